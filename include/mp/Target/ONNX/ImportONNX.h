@@ -1,0 +1,59 @@
+//===- ImportONNX.h - ONNX model to mp IR -----------------------*- C++ -*-===//
+//
+// Imports an ONNX model (binary protobuf or ONNX textual syntax) into a
+// module holding one `func.func` whose body is mp ops. Node names become
+// NameLocs; floating-point initializers become `mp.role = "param"` function
+// arguments carrying their initial value in `mp.init`; other initializers
+// and Constant nodes become `mp.constant`. Errors name the node and op type
+// and leave no module behind.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MP_TARGET_ONNX_IMPORTONNX_H
+#define MP_TARGET_ONNX_IMPORTONNX_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringRef.h"
+#include <string>
+
+namespace mp {
+
+struct ImportOptions {
+  /// Name of the imported function.
+  std::string funcName = "forward";
+  /// When non-empty, only floating-point initializers whose name matches this
+  /// regex are parameters; the others become constants.
+  std::string paramRegex;
+  /// Floating-point initializers matching this regex are constants, not
+  /// parameters (applied after paramRegex).
+  std::string constRegex;
+  /// Constants with more elements than this become `dense_resource` blobs.
+  int64_t resourceThreshold = 16;
+  /// Directory that external-data locations are relative to (defaults to
+  /// the model file's directory).
+  std::string externalDataDir;
+};
+
+/// Imports `buffer` (binary ModelProto, or ONNX textual syntax when
+/// `isText`) into a new module. On failure, emits one error diagnostic and
+/// returns null.
+mlir::OwningOpRef<mlir::ModuleOp> importONNX(llvm::StringRef buffer,
+                                             bool isText,
+                                             mlir::MLIRContext *context,
+                                             const ImportOptions &options);
+
+/// Whether `path` or its content look like ONNX textual syntax rather than a
+/// binary protobuf (".onnxtxt" suffix, or text that starts with '<' / '#').
+bool looksLikeONNXText(llvm::StringRef path, llvm::StringRef buffer);
+
+/// Registers the `--import-onnx` translation and the importer's command-line
+/// options (shared by mp-translate and mp-opt).
+void registerImportONNXTranslation();
+/// The options given on the command line (after cl::ParseCommandLineOptions).
+ImportOptions getImportOptionsFromCL();
+/// Makes the importer's command-line options known (idempotent).
+void registerImportONNXCLOptions();
+
+} // namespace mp
+
+#endif // MP_TARGET_ONNX_IMPORTONNX_H

@@ -1,0 +1,875 @@
+//===- ImportONNX.cpp - ONNX model to mp IR -------------------------------===//
+//
+// The importer walks the graph once, in node order (ONNX graphs are
+// topologically sorted), keeping a map from ONNX value names to MLIR values.
+// Each node type has a handler; most are the generic one, which converts the
+// ONNX attributes to MLIR attributes by name and builds the mp op with its
+// inferred result types. Special handlers turn constant inputs into the
+// attributes the dialect keeps static (Reduce axes, Squeeze/Unsqueeze axes,
+// Split sizes, Slice bounds, Clip bounds, Dropout ratio, Trilu k), across
+// the opset versions where those moved from attributes to inputs.
+//
+// Every op is folded as it is created, so the Shape -> Gather -> Concat ->
+// Reshape chains of exported models become constants and static shapes.
+//
+// Model-local functions (FunctionProto) are inlined at their call sites with
+// a fresh name scope; attribute references resolve against the call node.
+//
+// Errors never assert: each one names the node, its op type and the reason,
+// and the caller gets a null module.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Target/ONNX/ImportONNX.h"
+#include "ONNXTensor.h"
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/ManagedStatic.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Regex.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include "onnx/defs/parser.h"
+
+#include <functional>
+
+using namespace mlir;
+using namespace mp;
+namespace io = mp::onnx_io;
+
+namespace {
+
+constexpr int64_t kMinOpset = 13;
+constexpr int64_t kMaxOpset = 21;
+
+/// Names that a graph or function body sees: ONNX value name -> MLIR value.
+using Scope = llvm::StringMap<Value>;
+
+/// Everything a handler needs about one node.
+struct NodeCtx {
+  const onnx::NodeProto &node;
+  std::string name;   // node name (synthesized when empty)
+  Location loc;
+  SmallVector<Value> inputs;             // null where an input is omitted
+  SmallVector<NamedAttribute> attrs;     // converted ONNX attributes
+  llvm::StringSet<> consumed;            // attributes a handler took itself
+  int64_t opset;
+};
+
+class Importer;
+using Handler = std::function<LogicalResult(Importer &, NodeCtx &)>;
+
+struct OpEntry {
+  Handler handler;
+  int64_t since = 1; // first opset in which the op exists
+};
+
+class Importer {
+public:
+  Importer(MLIRContext *ctx, const ImportOptions &opts, StringRef dir)
+      : ctx(ctx), b(ctx), opts(opts), externalDir(dir.str()) {}
+
+  OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
+
+  // --- Helpers for handlers -------------------------------------------------
+
+  LogicalResult error(NodeCtx &n, const Twine &msg) {
+    emitError(n.loc) << "node '" << n.name << "' (" << n.node.op_type()
+                     << "): " << msg;
+    return failure();
+  }
+
+  /// Builds `OpTy` from operands and attributes, inferring the result types,
+  /// folds it, and binds its results to the node's outputs.
+  template <typename OpTy>
+  LogicalResult emit(NodeCtx &n, ValueRange operands,
+                     ArrayRef<NamedAttribute> attrs) {
+    if (failed(checkAttrs<OpTy>(n, attrs)))
+      return failure();
+    OperationState state(n.loc, OpTy::getOperationName());
+    state.addOperands(operands);
+    auto &props = state.getOrAddProperties<typename OpTy::Properties>();
+    std::string diag;
+    {
+      ScopedDiagnosticHandler capture(ctx, [&](Diagnostic &d) {
+        if (diag.empty())
+          diag = d.str();
+        return success();
+      });
+      if constexpr (!std::is_same_v<typename OpTy::Properties,
+                                    EmptyProperties>) {
+        auto dict = DictionaryAttr::get(ctx, attrs);
+        if (failed(OpTy::setPropertiesFromAttr(
+                props, dict, [&] { return emitError(n.loc); })))
+          return fail(n, diag.empty() ? "invalid attributes" : diag);
+        OpTy::populateDefaultProperties(state.name, props);
+      }
+      SmallVector<Type> types;
+      if (failed(OpTy::inferReturnTypes(ctx, n.loc, state.operands,
+                                        DictionaryAttr::get(ctx, attrs),
+                                        state.getRawProperties(),
+                                        state.regions, types)))
+        return fail(n, diag.empty() ? "invalid operands" : diag);
+      state.addTypes(types);
+    }
+    Operation *op = b.create(state);
+    SmallVector<Value> results(op->getResults());
+    SmallVector<Value> folded;
+    if (succeeded(b.tryFold(op, folded)) && !folded.empty()) {
+      op->erase();
+      results = folded;
+    }
+    return bindOutputs(n, results);
+  }
+
+  /// Generic: all inputs are operands, attributes map by name.
+  template <typename OpTy> LogicalResult emitGeneric(NodeCtx &n) {
+    SmallVector<Value> operands;
+    for (auto [i, v] : llvm::enumerate(n.inputs)) {
+      if (v)
+        operands.push_back(v);
+      else if (i + 1 < n.inputs.size())
+        return error(n, "omitting input " + Twine(i) +
+                            " while giving a later one is not supported");
+    }
+    return emit<OpTy>(n, operands, n.attrs);
+  }
+
+  /// An input that must be a constant of integers (axes, shapes...).
+  FailureOr<SmallVector<int64_t>> constInts(NodeCtx &n, unsigned idx,
+                                            StringRef what) {
+    DenseIntElementsAttr attr;
+    if (idx >= n.inputs.size() || !n.inputs[idx] ||
+        !matchPattern(n.inputs[idx], m_Constant(&attr))) {
+      (void)error(n, "input '" + what +
+                         "' must be a constant (computed values are not "
+                         "supported)");
+      return failure();
+    }
+    SmallVector<int64_t> out;
+    for (const APInt &v : attr.getValues<APInt>())
+      out.push_back(v.getSExtValue());
+    return out;
+  }
+
+  /// A scalar constant input as a double (Clip bounds, Dropout ratio).
+  FailureOr<double> constScalar(NodeCtx &n, unsigned idx, StringRef what) {
+    DenseElementsAttr attr;
+    if (idx >= n.inputs.size() || !n.inputs[idx] ||
+        !matchPattern(n.inputs[idx], m_Constant(&attr)) ||
+        attr.getNumElements() != 1) {
+      (void)error(n, "input '" + what + "' must be a constant scalar");
+      return failure();
+    }
+    if (isa<FloatType>(attr.getElementType()))
+      return (*attr.getValues<APFloat>().begin()).convertToDouble();
+    APInt v = *attr.getValues<APInt>().begin();
+    return attr.getElementType().isInteger(1) ? (double)v.getBoolValue()
+                                              : (double)v.getSExtValue();
+  }
+
+  std::optional<Attribute> takeAttr(NodeCtx &n, StringRef name) {
+    n.consumed.insert(name);
+    for (auto &a : n.attrs)
+      if (a.getName() == name)
+        return a.getValue();
+    return std::nullopt;
+  }
+
+  /// The node's attributes minus those a handler consumed.
+  SmallVector<NamedAttribute> remainingAttrs(NodeCtx &n) {
+    SmallVector<NamedAttribute> out;
+    for (auto &a : n.attrs)
+      if (!n.consumed.contains(a.getName().getValue()))
+        out.push_back(a);
+    return out;
+  }
+
+  DenseI64ArrayAttr i64Array(ArrayRef<int64_t> v) {
+    return DenseI64ArrayAttr::get(ctx, v);
+  }
+
+  LogicalResult bindOutputs(NodeCtx &n, ArrayRef<Value> results) {
+    for (int i = 0; i < n.node.output_size(); ++i) {
+      const std::string &out = n.node.output(i);
+      if (out.empty())
+        continue;
+      if ((size_t)i >= results.size())
+        return error(n, "output " + Twine(i) + " ('" + out +
+                            "') is not supported by mp");
+      (*scope)[out] = results[i];
+    }
+    return success();
+  }
+
+  MLIRContext *ctx;
+  OpBuilder b;
+
+private:
+  LogicalResult fail(NodeCtx &n, StringRef diag) { return error(n, diag); }
+
+  template <typename OpTy>
+  LogicalResult checkAttrs(NodeCtx &n, ArrayRef<NamedAttribute> attrs) {
+    ArrayRef<StringRef> known = OpTy::getAttributeNames();
+    for (auto &a : attrs)
+      if (!llvm::is_contained(known, a.getName().getValue()))
+        return error(n, "attribute '" + a.getName().getValue() +
+                            "' is not supported");
+    return success();
+  }
+
+  LogicalResult importGraph(const onnx::GraphProto &graph,
+                            const onnx::ModelProto &model);
+  LogicalResult importNode(const onnx::NodeProto &node, StringRef prefix,
+                           const onnx::NodeProto *caller);
+  LogicalResult inlineFunction(const onnx::FunctionProto &fn, NodeCtx &call);
+  FailureOr<Attribute> convertAttr(NodeCtx &n, const onnx::AttributeProto &a);
+  FailureOr<Type> convertValueType(const onnx::ValueInfoProto &vi);
+  bool isParam(const onnx::TensorProto &t);
+
+  const ImportOptions &opts;
+  std::string externalDir;
+  int64_t opset = 0;
+  ModuleOp module;
+  Scope *scope = nullptr;
+  llvm::StringMap<const onnx::FunctionProto *> functions;
+  int64_t unnamed = 0;
+};
+
+//===----------------------------------------------------------------------===//
+// Op table
+//===----------------------------------------------------------------------===//
+
+template <typename OpTy> OpEntry generic(int64_t since = 1) {
+  return {[](Importer &im, NodeCtx &n) { return im.emitGeneric<OpTy>(n); },
+          since};
+}
+
+/// Reduce*: `axes` is an attribute before `inputSince`, an input after.
+template <typename OpTy> OpEntry reduce(int64_t inputSince) {
+  return {[inputSince](Importer &im, NodeCtx &n) -> LogicalResult {
+            SmallVector<NamedAttribute> attrs = im.remainingAttrs(n);
+            if (n.opset >= inputSince && n.inputs.size() > 1 && n.inputs[1]) {
+              auto axes = im.constInts(n, 1, "axes");
+              if (failed(axes))
+                return failure();
+              attrs.push_back(im.b.getNamedAttr("axes", im.i64Array(*axes)));
+            }
+            return im.emit<OpTy>(n, {n.inputs[0]}, attrs);
+          }};
+}
+
+/// Squeeze/Unsqueeze (opset >= 13): axes is an optional input.
+template <typename OpTy> OpEntry squeezeLike() {
+  return {[](Importer &im, NodeCtx &n) -> LogicalResult {
+    SmallVector<NamedAttribute> attrs = im.remainingAttrs(n);
+    if (n.inputs.size() > 1 && n.inputs[1]) {
+      auto axes = im.constInts(n, 1, "axes");
+      if (failed(axes))
+        return failure();
+      attrs.push_back(im.b.getNamedAttr("axes", im.i64Array(*axes)));
+    }
+    return im.emit<OpTy>(n, {n.inputs[0]}, attrs);
+  }};
+}
+
+LogicalResult importSplit(Importer &im, NodeCtx &n) {
+  auto axisAttr = im.takeAttr(n, "axis");
+  auto numAttr = im.takeAttr(n, "num_outputs");
+  int64_t axis = axisAttr ? cast<IntegerAttr>(*axisAttr).getInt() : 0;
+  auto in = cast<RankedTensorType>(n.inputs[0].getType());
+  if (axis < -in.getRank() || axis >= in.getRank())
+    return im.error(n, "axis " + Twine(axis) + " is out of range");
+  int64_t dim = in.getDimSize(axis < 0 ? axis + in.getRank() : axis);
+  SmallVector<int64_t> sizes;
+  if (n.inputs.size() > 1 && n.inputs[1]) {
+    auto s = im.constInts(n, 1, "split");
+    if (failed(s))
+      return failure();
+    sizes = *s;
+  } else {
+    int64_t parts = numAttr ? cast<IntegerAttr>(*numAttr).getInt()
+                            : n.node.output_size();
+    if (parts < 1)
+      return im.error(n, "needs at least one output");
+    if (ShapedType::isDynamic(dim))
+      return im.error(n, "an even split of a dynamic dim is not supported");
+    // ONNX-18 num_outputs: ceil-sized chunks, the last one smaller.
+    int64_t chunk = (dim + parts - 1) / parts;
+    if (!numAttr && dim % parts != 0)
+      return im.error(n, "dim " + Twine(dim) + " does not split evenly into " +
+                             Twine(parts) + " outputs");
+    for (int64_t i = 0, left = dim; i < parts; ++i, left -= chunk)
+      sizes.push_back(std::min(chunk, left));
+  }
+  return im.emit<SplitOp>(
+      n, {n.inputs[0]},
+      {im.b.getNamedAttr("axis", im.b.getI64IntegerAttr(axis)),
+       im.b.getNamedAttr("split", im.i64Array(sizes))});
+}
+
+LogicalResult importSlice(Importer &im, NodeCtx &n) {
+  auto starts = im.constInts(n, 1, "starts");
+  if (failed(starts))
+    return failure();
+  auto ends = im.constInts(n, 2, "ends");
+  if (failed(ends))
+    return failure();
+  SmallVector<NamedAttribute> attrs = {
+      im.b.getNamedAttr("starts", im.i64Array(*starts)),
+      im.b.getNamedAttr("ends", im.i64Array(*ends))};
+  const char *names[] = {"axes", "steps"};
+  for (unsigned i = 3; i < 5; ++i) {
+    if (i >= n.inputs.size() || !n.inputs[i])
+      continue;
+    auto v = im.constInts(n, i, names[i - 3]);
+    if (failed(v))
+      return failure();
+    attrs.push_back(im.b.getNamedAttr(names[i - 3], im.i64Array(*v)));
+  }
+  return im.emit<SliceOp>(n, {n.inputs[0]}, attrs);
+}
+
+LogicalResult importClip(Importer &im, NodeCtx &n) {
+  SmallVector<NamedAttribute> attrs;
+  const char *names[] = {"min", "max"};
+  for (unsigned i = 1; i < 3; ++i) {
+    if (i >= n.inputs.size() || !n.inputs[i])
+      continue;
+    auto v = im.constScalar(n, i, names[i - 1]);
+    if (failed(v))
+      return failure();
+    attrs.push_back(im.b.getNamedAttr(names[i - 1], im.b.getF64FloatAttr(*v)));
+  }
+  return im.emit<ClipOp>(n, {n.inputs[0]}, attrs);
+}
+
+LogicalResult importDropout(Importer &im, NodeCtx &n) {
+  SmallVector<NamedAttribute> attrs = im.remainingAttrs(n);
+  double ratio = 0.5;
+  if (n.inputs.size() > 1 && n.inputs[1]) {
+    auto r = im.constScalar(n, 1, "ratio");
+    if (failed(r))
+      return failure();
+    ratio = *r;
+  }
+  int64_t training = 0;
+  if (n.inputs.size() > 2 && n.inputs[2]) {
+    auto t = im.constScalar(n, 2, "training_mode");
+    if (failed(t))
+      return failure();
+    training = *t != 0;
+  }
+  attrs.push_back(im.b.getNamedAttr("ratio", im.b.getF32FloatAttr(ratio)));
+  attrs.push_back(
+      im.b.getNamedAttr("training_mode", im.b.getI64IntegerAttr(training)));
+  return im.emit<DropoutOp>(n, {n.inputs[0]}, attrs);
+}
+
+LogicalResult importTrilu(Importer &im, NodeCtx &n) {
+  SmallVector<NamedAttribute> attrs = im.remainingAttrs(n);
+  if (n.inputs.size() > 1 && n.inputs[1]) {
+    auto k = im.constInts(n, 1, "k");
+    if (failed(k))
+      return failure();
+    if (k->size() != 1)
+      return im.error(n, "input 'k' must be a scalar");
+    attrs.push_back(im.b.getNamedAttr("k", im.b.getI64IntegerAttr((*k)[0])));
+  }
+  return im.emit<TriluOp>(n, {n.inputs[0]}, attrs);
+}
+
+LogicalResult importCast(Importer &im, NodeCtx &n, Type to) {
+  (void)im.takeAttr(n, "saturate");
+  return im.emit<CastOp>(n, {n.inputs[0]},
+                         {im.b.getNamedAttr("to", TypeAttr::get(to))});
+}
+
+LogicalResult importConstant(Importer &im, NodeCtx &n) {
+  if (n.attrs.size() != 1)
+    return im.error(n, "needs exactly one value attribute");
+  StringRef kind = n.attrs[0].getName().getValue();
+  Attribute v = n.attrs[0].getValue();
+  ElementsAttr value;
+  Builder &b = im.b;
+  if (kind == "value") {
+    value = cast<ElementsAttr>(v);
+  } else if (kind == "value_float") {
+    value = DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
+                                   cast<FloatAttr>(v).getValue());
+  } else if (kind == "value_int") {
+    value = DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
+                                   cast<IntegerAttr>(v).getValue());
+  } else if (kind == "value_ints") {
+    auto arr = cast<DenseI64ArrayAttr>(v).asArrayRef();
+    value = DenseElementsAttr::get(
+        RankedTensorType::get({(int64_t)arr.size()}, b.getI64Type()), arr);
+  } else if (kind == "value_floats") {
+    auto arr = cast<DenseF32ArrayAttr>(v).asArrayRef();
+    value = DenseElementsAttr::get(
+        RankedTensorType::get({(int64_t)arr.size()}, b.getF32Type()), arr);
+  } else {
+    return im.error(n, "attribute '" + kind + "' is not supported");
+  }
+  return im.emit<ConstantOp>(n, {}, {b.getNamedAttr("value", value)});
+}
+
+const llvm::StringMap<OpEntry> &opTable() {
+  static const llvm::StringMap<OpEntry> table = [] {
+    llvm::StringMap<OpEntry> t;
+    // Every mapped op starts generic; the entries below replace the handlers
+    // of ops whose ONNX form needs care.
+#define ONNX_OP(Name, Class, Since) t[#Name] = generic<Class>(Since);
+#include "ONNXOps.def"
+    t["Clip"] = {importClip};
+    t["Cast"] = {[](Importer &im, NodeCtx &n) -> LogicalResult {
+      auto to = im.takeAttr(n, "to");
+      if (!to || !isa<IntegerAttr>(*to))
+        return im.error(n, "needs an integer 'to' attribute");
+      int64_t code = cast<IntegerAttr>(*to).getInt();
+      Type elt = code > 0 && code < 1024 ? io::elementType(im.ctx, code)
+                                         : Type();
+      if (!elt)
+        return im.error(n, "cannot cast to ONNX type " + Twine(code));
+      return importCast(im, n, elt);
+    }};
+    t["CastLike"] = {[](Importer &im, NodeCtx &n) -> LogicalResult {
+                       if (n.inputs.size() < 2 || !n.inputs[1])
+                         return im.error(n, "needs two inputs");
+                       return importCast(
+                           im, n, getElementTypeOrSelf(n.inputs[1].getType()));
+                     },
+                     15};
+    t["BatchNormalization"] = {[](Importer &im, NodeCtx &n) -> LogicalResult {
+      if (n.opset < 14 && n.node.output_size() > 1)
+        return im.error(n, "training-mode BatchNormalization needs opset >= 14 "
+                           "(the opset-9 form with saved statistics is not "
+                           "supported)");
+      return im.emitGeneric<BatchNormOp>(n);
+    }};
+    // Reductions: ReduceSum took axes as input at 13, the others at 18.
+    t["ReduceSum"] = reduce<ReduceSumOp>(13);
+    t["ReduceMean"] = reduce<ReduceMeanOp>(18);
+    t["ReduceMax"] = reduce<ReduceMaxOp>(18);
+    t["Squeeze"] = squeezeLike<SqueezeOp>();
+    t["Unsqueeze"] = squeezeLike<UnsqueezeOp>();
+    t["Split"] = {importSplit};
+    t["Slice"] = {importSlice};
+    t["Trilu"] = {importTrilu, 14};
+    t["Constant"] = {importConstant};
+    t["Dropout"] = {importDropout};
+    return t;
+  }();
+  return table;
+}
+
+//===----------------------------------------------------------------------===//
+// Importer
+//===----------------------------------------------------------------------===//
+
+FailureOr<Attribute> Importer::convertAttr(NodeCtx &n,
+                                           const onnx::AttributeProto &a) {
+  using AP = onnx::AttributeProto;
+  switch (a.type()) {
+  case AP::INT:
+    return Attribute(b.getI64IntegerAttr(a.i()));
+  case AP::FLOAT:
+    return Attribute(b.getF32FloatAttr(a.f()));
+  case AP::STRING:
+    return Attribute(b.getStringAttr(a.s()));
+  case AP::INTS:
+    return Attribute(i64Array(SmallVector<int64_t>(a.ints().begin(), a.ints().end())));
+  case AP::FLOATS:
+    return Attribute(DenseF32ArrayAttr::get(
+        ctx, SmallVector<float>(a.floats().begin(), a.floats().end())));
+  case AP::TENSOR: {
+    std::string err;
+    ElementsAttr v = io::tensorToAttr(ctx, a.t(), externalDir,
+                                      opts.resourceThreshold, err);
+    if (!v) {
+      (void)error(n, "attribute '" + a.name() + "': " + err);
+      return failure();
+    }
+    return Attribute(v);
+  }
+  default:
+    (void)error(n, "attribute '" + a.name() + "' has an unsupported type (" +
+                       AP::AttributeType_Name(a.type()) + ")");
+    return failure();
+  }
+}
+
+FailureOr<Type> Importer::convertValueType(const onnx::ValueInfoProto &vi) {
+  Location loc = NameLoc::get(b.getStringAttr(vi.name()));
+  if (!vi.type().has_tensor_type()) {
+    emitError(loc) << "graph value '" << vi.name()
+                   << "' is not a tensor (sequences, maps and optionals are "
+                      "not supported)";
+    return failure();
+  }
+  const auto &tt = vi.type().tensor_type();
+  Type elt = io::elementType(ctx, tt.elem_type());
+  if (!elt) {
+    emitError(loc) << "graph value '" << vi.name()
+                   << "' has unsupported element type "
+                   << io::dataTypeName(tt.elem_type());
+    return failure();
+  }
+  if (!tt.has_shape()) {
+    emitError(loc) << "graph value '" << vi.name()
+                   << "' has no shape; mp needs at least its rank";
+    return failure();
+  }
+  SmallVector<int64_t> dims;
+  for (const auto &d : tt.shape().dim()) {
+    if (d.has_dim_value() && d.dim_value() < 0) {
+      emitError(loc) << "graph value '" << vi.name() << "' has a negative dim";
+      return failure();
+    }
+    dims.push_back(d.has_dim_value() ? d.dim_value() : ShapedType::kDynamic);
+  }
+  return Type(RankedTensorType::get(dims, elt));
+}
+
+bool Importer::isParam(const onnx::TensorProto &t) {
+  Type elt = io::elementType(ctx, t.data_type());
+  if (!elt || !isa<FloatType>(elt))
+    return false;
+  if (!opts.paramRegex.empty() && !llvm::Regex(opts.paramRegex).match(t.name()))
+    return false;
+  if (!opts.constRegex.empty() && llvm::Regex(opts.constRegex).match(t.name()))
+    return false;
+  if (!opts.paramRegex.empty())
+    return true;
+  // Default: scalars and exporter-made constants ("onnx::Mul_12") are not
+  // trainable parameters.
+  return t.dims_size() > 0 && !StringRef(t.name()).starts_with("onnx::");
+}
+
+LogicalResult Importer::inlineFunction(const onnx::FunctionProto &fn,
+                                       NodeCtx &call) {
+  if (call.node.input_size() > fn.input_size() ||
+      call.node.output_size() > fn.output_size())
+    return error(call, "more inputs or outputs than function '" + fn.name() +
+                           "' declares");
+  Scope inner;
+  for (int i = 0; i < fn.input_size(); ++i)
+    if (i < (int)call.inputs.size() && call.inputs[i])
+      inner[fn.input(i)] = call.inputs[i];
+  Scope *outer = scope;
+  scope = &inner;
+  std::string prefix = call.name + "/";
+  for (const auto &node : fn.node())
+    if (failed(importNode(node, prefix, &call.node))) {
+      scope = outer;
+      return failure();
+    }
+  scope = outer;
+  for (int i = 0; i < call.node.output_size(); ++i) {
+    const std::string &out = call.node.output(i);
+    if (out.empty())
+      continue;
+    auto it = inner.find(fn.output(i));
+    if (it == inner.end())
+      return error(call, "function '" + fn.name() + "' does not compute '" +
+                             fn.output(i) + "'");
+    (*scope)[out] = it->second;
+  }
+  return success();
+}
+
+LogicalResult Importer::importNode(const onnx::NodeProto &node,
+                                   StringRef prefix,
+                                   const onnx::NodeProto *caller) {
+  std::string name = node.name();
+  if (name.empty())
+    name = node.op_type() + "_" + std::to_string(unnamed++);
+  name = prefix.str() + name;
+  NodeCtx n{node, name, NameLoc::get(b.getStringAttr(name)), {}, {}, {}, opset};
+
+  for (const std::string &in : node.input()) {
+    if (in.empty()) {
+      n.inputs.push_back(Value());
+      continue;
+    }
+    auto it = scope->find(in);
+    if (it == scope->end())
+      return error(n, "input '" + in + "' is not defined before this node");
+    n.inputs.push_back(it->second);
+  }
+  for (const auto &a : node.attribute()) {
+    const onnx::AttributeProto *attr = &a;
+    if (!a.ref_attr_name().empty()) {
+      attr = nullptr;
+      if (caller)
+        for (const auto &ca : caller->attribute())
+          if (ca.name() == a.ref_attr_name())
+            attr = &ca;
+      if (!attr)
+        continue; // Unset reference: the attribute takes its default.
+    }
+    auto v = convertAttr(n, *attr);
+    if (failed(v))
+      return failure();
+    n.attrs.push_back(b.getNamedAttr(a.name(), *v));
+  }
+
+  const std::string &domain = node.domain();
+  auto fnIt = functions.find(domain + "::" + node.op_type());
+  if (fnIt != functions.end())
+    return inlineFunction(*fnIt->second, n);
+  if (!domain.empty() && domain != "ai.onnx")
+    return error(n, "op domain '" + domain + "' is not supported");
+  auto entry = opTable().find(node.op_type());
+  if (entry == opTable().end())
+    return error(n, "unsupported op");
+  if (opset < entry->second.since)
+    return error(n, "op needs opset >= " + Twine(entry->second.since) +
+                        ", the model imports opset " + Twine(opset));
+  for (Value v : n.inputs)
+    if (v && !isa<RankedTensorType>(v.getType()))
+      return error(n, "operands must be ranked tensors");
+  if (n.inputs.empty() && node.op_type() != "Constant")
+    return error(n, "needs at least one input");
+  if (!n.inputs.empty() && !n.inputs[0])
+    return error(n, "the first input is required");
+  return entry->second.handler(*this, n);
+}
+
+LogicalResult Importer::importGraph(const onnx::GraphProto &graph,
+                                    const onnx::ModelProto &model) {
+  llvm::StringMap<const onnx::TensorProto *> inits;
+  for (const auto &t : graph.initializer())
+    inits[t.name()] = &t;
+  if (graph.sparse_initializer_size())
+    return emitError(UnknownLoc::get(ctx))
+           << "sparse initializers are not supported";
+
+  // Arguments: data inputs (not initializers), then parameters.
+  SmallVector<Type> argTypes;
+  SmallVector<DictionaryAttr> argAttrs;
+  SmallVector<std::string> argNames;
+  for (const auto &vi : graph.input()) {
+    if (inits.count(vi.name()))
+      continue;
+    auto type = convertValueType(vi);
+    if (failed(type))
+      return failure();
+    argTypes.push_back(*type);
+    argNames.push_back(vi.name());
+    argAttrs.push_back(b.getDictionaryAttr(
+        {b.getNamedAttr("mp.name", b.getStringAttr(vi.name())),
+         b.getNamedAttr("mp.role", b.getStringAttr("input"))}));
+  }
+  SmallVector<std::pair<const onnx::TensorProto *, ElementsAttr>> constants;
+  for (const auto &t : graph.initializer()) {
+    std::string err;
+    ElementsAttr value =
+        io::tensorToAttr(ctx, t, externalDir, opts.resourceThreshold, err);
+    if (!value)
+      return emitError(NameLoc::get(b.getStringAttr(t.name())))
+             << "initializer '" << t.name() << "': " << err;
+    if (!isParam(t)) {
+      constants.push_back({&t, value});
+      continue;
+    }
+    argTypes.push_back(value.getType());
+    argNames.push_back(t.name());
+    argAttrs.push_back(b.getDictionaryAttr(
+        {b.getNamedAttr("mp.name", b.getStringAttr(t.name())),
+         b.getNamedAttr("mp.role", b.getStringAttr("param")),
+         b.getNamedAttr("mp.init", value)}));
+  }
+
+  std::string graphName = graph.name().empty() ? "graph" : graph.name();
+  auto func = func::FuncOp::create(NameLoc::get(b.getStringAttr(graphName)),
+                                   opts.funcName,
+                                   b.getFunctionType(argTypes, {}));
+  func.setAllArgAttrs(argAttrs);
+  module.push_back(func);
+  Block *body = func.addEntryBlock();
+  b.setInsertionPointToStart(body);
+
+  Scope top;
+  scope = &top;
+  for (auto [i, name] : llvm::enumerate(argNames)) {
+    body->getArgument(i).setLoc(NameLoc::get(b.getStringAttr(name)));
+    top[name] = body->getArgument(i);
+  }
+  for (auto &[t, value] : constants)
+    top[t->name()] = ConstantOp::create(
+        b, NameLoc::get(b.getStringAttr(t->name())), value);
+
+  for (const auto &node : graph.node())
+    if (failed(importNode(node, "", nullptr)))
+      return failure();
+
+  SmallVector<Value> results;
+  SmallVector<DictionaryAttr> resAttrs;
+  for (const auto &vi : graph.output()) {
+    Location loc = NameLoc::get(b.getStringAttr(vi.name()));
+    auto it = top.find(vi.name());
+    if (it == top.end())
+      return emitError(loc) << "graph output '" << vi.name()
+                            << "' is not computed by any node";
+    Value v = it->second;
+    if (vi.type().has_tensor_type()) {
+      auto declared = convertValueType(vi);
+      if (failed(declared))
+        return failure();
+      if (!areCompatibleReturnTypes(v.getType(), *declared))
+        return emitError(loc) << "graph output '" << vi.name()
+                              << "' is declared " << *declared
+                              << " but computes " << v.getType();
+    }
+    results.push_back(v);
+    resAttrs.push_back(b.getDictionaryAttr(
+        {b.getNamedAttr("mp.name", b.getStringAttr(vi.name()))}));
+  }
+  func::ReturnOp::create(b, func.getLoc(), results);
+  func.setType(b.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  func.setAllResultAttrs(resAttrs);
+  (void)model;
+  return success();
+}
+
+OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
+  Location loc = UnknownLoc::get(ctx);
+  if (model.ir_version() < 3 || model.ir_version() > 10) {
+    emitError(loc) << "unsupported ONNX IR version " << model.ir_version()
+                   << " (supported: 3 to 10)";
+    return nullptr;
+  }
+  for (const auto &imp : model.opset_import())
+    if (imp.domain().empty() || imp.domain() == "ai.onnx")
+      opset = imp.version();
+  if (opset < kMinOpset || opset > kMaxOpset) {
+    emitError(loc) << "unsupported default-domain opset " << opset
+                   << " (supported: " << kMinOpset << " to " << kMaxOpset
+                   << ")";
+    return nullptr;
+  }
+  for (const auto &fn : model.functions())
+    functions[fn.domain() + "::" + fn.name()] = &fn;
+
+  module = ModuleOp::create(loc);
+  OwningOpRef<ModuleOp> owned(module);
+  module->setAttr("mp.opset", b.getI64IntegerAttr(opset));
+  if (!model.producer_name().empty())
+    module->setAttr("mp.producer",
+                    b.getStringAttr(model.producer_name() +
+                                    (model.producer_version().empty()
+                                         ? ""
+                                         : " " + model.producer_version())));
+  if (failed(importGraph(model.graph(), model)))
+    return nullptr;
+  return owned;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Entry points
+//===----------------------------------------------------------------------===//
+
+bool mp::looksLikeONNXText(StringRef path, StringRef buffer) {
+  if (path.ends_with(".onnxtxt"))
+    return true;
+  StringRef t = buffer.ltrim();
+  return t.starts_with("<") || t.starts_with("#");
+}
+
+OwningOpRef<ModuleOp> mp::importONNX(StringRef buffer, bool isText,
+                                     MLIRContext *context,
+                                     const ImportOptions &options) {
+  context->loadDialect<MPDialect, func::FuncDialect>();
+  onnx::ModelProto model;
+  if (isText) {
+    std::string text = buffer.str();
+    auto status = onnx::OnnxParser::Parse(model, text.c_str());
+    if (!status.IsOK()) {
+      emitError(UnknownLoc::get(context))
+          << "cannot parse ONNX text: " << status.ErrorMessage();
+      return nullptr;
+    }
+  } else if (buffer.size() > (size_t)std::numeric_limits<int>::max() ||
+             !model.ParseFromArray(buffer.data(), (int)buffer.size())) {
+    emitError(UnknownLoc::get(context))
+        << "cannot parse the ONNX protobuf (truncated or not an ONNX model)";
+    return nullptr;
+  }
+  Importer importer(context, options, options.externalDataDir);
+  return importer.run(model);
+}
+
+//===----------------------------------------------------------------------===//
+// Command line
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct ImportCLOptions {
+  llvm::cl::opt<std::string> funcName{
+      "onnx-func-name", llvm::cl::desc("Name of the imported function"),
+      llvm::cl::init("forward")};
+  llvm::cl::opt<std::string> params{
+      "onnx-params",
+      llvm::cl::desc("Regex: only float initializers whose name matches are "
+                     "trainable parameters (default: every float initializer "
+                     "of rank >= 1 not named 'onnx::*')")};
+  llvm::cl::opt<std::string> consts{
+      "onnx-consts",
+      llvm::cl::desc("Regex: float initializers whose name matches are "
+                     "constants, not parameters")};
+  llvm::cl::opt<int64_t> resourceThreshold{
+      "onnx-resource-threshold",
+      llvm::cl::desc("Constants with more elements become dense_resource "
+                     "blobs"),
+      llvm::cl::init(16)};
+};
+llvm::ManagedStatic<ImportCLOptions> clOptions;
+} // namespace
+
+void mp::registerImportONNXCLOptions() { *clOptions; }
+
+ImportOptions mp::getImportOptionsFromCL() {
+  ImportOptions o;
+  if (!clOptions.isConstructed())
+    return o;
+  o.funcName = clOptions->funcName;
+  o.paramRegex = clOptions->params;
+  o.constRegex = clOptions->consts;
+  o.resourceThreshold = clOptions->resourceThreshold;
+  return o;
+}
+
+void mp::registerImportONNXTranslation() {
+  registerImportONNXCLOptions();
+  static TranslateToMLIRRegistration reg(
+      "import-onnx",
+      "Import an ONNX model (binary .onnx, or ONNX text syntax .onnxtxt)",
+      [](llvm::SourceMgr &sourceMgr,
+         MLIRContext *ctx) -> OwningOpRef<Operation *> {
+        const llvm::MemoryBuffer *buf =
+            sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+        StringRef path = buf->getBufferIdentifier();
+        ImportOptions opts = getImportOptionsFromCL();
+        opts.externalDataDir = llvm::sys::path::parent_path(path).str();
+        if (opts.externalDataDir.empty())
+          opts.externalDataDir = ".";
+        auto module = importONNX(buf->getBuffer(),
+                                 looksLikeONNXText(path, buf->getBuffer()),
+                                 ctx, opts);
+        return OwningOpRef<Operation *>(module.release());
+      },
+      [](DialectRegistry &registry) {
+        registry.insert<MPDialect, func::FuncDialect>();
+      });
+}

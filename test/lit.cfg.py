@@ -1,0 +1,36 @@
+# -*- Python -*-
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "MP"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".onnxtxt", ".py"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.mp_obj_root, "test")
+
+config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
+llvm_config.use_default_substitutions()
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%mp_src", config.mp_src_root))
+
+llvm_config.with_system_environment(["HOME", "TMPDIR"])
+tool_dirs = [config.mp_tools_dir, config.llvm_tools_dir]
+llvm_config.add_tool_substitutions(["mp-opt", "mp-translate"], tool_dirs)
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# Tests that need Debian's libonnx-testdata or PyTorch declare REQUIRES.
+if os.path.isdir("/usr/share/libonnx-testdata/data/node"):
+    config.available_features.add("onnx-testdata")
+def _py_has(mod):
+    import subprocess
+    return subprocess.call([config.python_executable, "-c", "import " + mod],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0
+for mod in ["torch", "onnx", "onnxruntime"]:
+    if _py_has(mod):
+        config.available_features.add(mod)

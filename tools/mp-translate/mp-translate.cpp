@@ -1,0 +1,21 @@
+//===- mp-translate.cpp - ONNX <-> mp IR translations ---------------------===//
+//
+// mlir-translate style driver with two translations:
+//   --import-onnx  model.onnx | model.onnxtxt  -> mp IR
+//   --export-onnx  input.mlir                  -> binary ONNX model
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Target/ONNX/ExportONNX.h"
+#include "mp/Target/ONNX/ImportONNX.h"
+
+#include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
+
+int main(int argc, char **argv) {
+  mp::registerImportONNXTranslation();
+  mp::registerExportONNXTranslation();
+  return mlir::failed(mlir::mlirTranslateMain(
+      argc, argv,
+      "mp translation driver: import ONNX models to mp IR and export mp IR "
+      "to ONNX\n"));
+}
