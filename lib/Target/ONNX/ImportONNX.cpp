@@ -28,6 +28,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
@@ -492,7 +493,14 @@ FailureOr<Attribute> Importer::convertAttr(NodeCtx &n,
         ctx, SmallVector<float>(a.floats().begin(), a.floats().end())));
   case AP::TENSOR: {
     std::string err;
-    ElementsAttr v = io::tensorToAttr(ctx, a.t(), externalDir,
+    onnx::TensorProto named;
+    const onnx::TensorProto *t = &a.t();
+    if (t->name().empty()) { // Name resource blobs after the node.
+      named = *t;
+      named.set_name(n.name);
+      t = &named;
+    }
+    ElementsAttr v = io::tensorToAttr(ctx, *t, externalDir,
                                       opts.resourceThreshold, err);
     if (!v) {
       (void)error(n, "attribute '" + a.name() + "': " + err);
@@ -735,6 +743,10 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph,
         {b.getNamedAttr("mp.name", b.getStringAttr(vi.name()))}));
   }
   func::ReturnOp::create(b, func.getLoc(), results);
+  // Constant inputs that became attributes leave dead constants behind.
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*body)))
+    if (isOpTriviallyDead(&op))
+      op.erase();
   func.setType(b.getFunctionType(argTypes, ValueRange(results).getTypes()));
   func.setAllResultAttrs(resAttrs);
   (void)model;
