@@ -18,6 +18,9 @@ llvm_config.use_default_substitutions()
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%mp_src", config.mp_src_root))
+# Splits .onnxtxt test files at "# -----" lines (written here, not in the
+# RUN line, where the marker itself would split the file).
+config.substitutions.append(("%split_onnx", "--split-input-file=\"# -----\""))
 
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 tool_dirs = [config.mp_tools_dir, config.llvm_tools_dir]

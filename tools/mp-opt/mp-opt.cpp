@@ -39,6 +39,7 @@ importToBuffer(StringRef path, DialectRegistry &registry) {
   opts.externalDataDir = llvm::sys::path::parent_path(path).str();
   if (opts.externalDataDir.empty())
     opts.externalDataDir = ".";
+  opts.sourceName = path.str();
   auto module = mp::importONNX(file->getBuffer(),
                                mp::looksLikeONNXText(path, file->getBuffer()),
                                &ctx, opts);

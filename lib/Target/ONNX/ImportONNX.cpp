@@ -48,6 +48,13 @@ namespace io = mp::onnx_io;
 
 namespace {
 
+/// The model file as a location (line 0: ONNX has no source lines).
+Location sourceLoc(MLIRContext *ctx, const ImportOptions &opts) {
+  if (opts.sourceName.empty())
+    return UnknownLoc::get(ctx);
+  return FileLineColLoc::get(ctx, opts.sourceName, 0, 0);
+}
+
 constexpr int64_t kMinOpset = 13;
 constexpr int64_t kMaxOpset = 21;
 
@@ -76,7 +83,13 @@ struct OpEntry {
 class Importer {
 public:
   Importer(MLIRContext *ctx, const ImportOptions &opts, StringRef dir)
-      : ctx(ctx), b(ctx), opts(opts), externalDir(dir.str()) {}
+      : ctx(ctx), b(ctx), opts(opts), externalDir(dir.str()),
+        fileLoc(sourceLoc(ctx, opts)) {}
+
+  /// The location of everything named `name` in the model.
+  Location nameLoc(StringRef name) {
+    return NameLoc::get(b.getStringAttr(name), fileLoc);
+  }
 
   OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
 
@@ -98,7 +111,10 @@ public:
     OperationState state(n.loc, OpTy::getOperationName());
     state.addOperands(operands);
     auto &props = state.getOrAddProperties<typename OpTy::Properties>();
+    // Diagnostics of the property conversion and of type inference are
+    // captured and reported, after the capture ends, as this node's error.
     std::string diag;
+    const char *what = nullptr;
     {
       ScopedDiagnosticHandler capture(ctx, [&](Diagnostic &d) {
         if (diag.empty())
@@ -110,17 +126,20 @@ public:
         auto dict = DictionaryAttr::get(ctx, attrs);
         if (failed(OpTy::setPropertiesFromAttr(
                 props, dict, [&] { return emitError(n.loc); })))
-          return fail(n, diag.empty() ? "invalid attributes" : diag);
-        OpTy::populateDefaultProperties(state.name, props);
+          what = "invalid attributes";
+        else
+          OpTy::populateDefaultProperties(state.name, props);
       }
       SmallVector<Type> types;
-      if (failed(OpTy::inferReturnTypes(ctx, n.loc, state.operands,
-                                        DictionaryAttr::get(ctx, attrs),
-                                        state.getRawProperties(),
-                                        state.regions, types)))
-        return fail(n, diag.empty() ? "invalid operands" : diag);
+      if (!what && failed(OpTy::inferReturnTypes(
+                       ctx, n.loc, state.operands,
+                       DictionaryAttr::get(ctx, attrs),
+                       state.getRawProperties(), state.regions, types)))
+        what = "invalid operands";
       state.addTypes(types);
     }
+    if (what)
+      return fail(n, diag.empty() ? what : diag);
     Operation *op = b.create(state);
     SmallVector<Value> results(op->getResults());
     SmallVector<Value> folded;
@@ -167,7 +186,9 @@ public:
     if (idx >= n.inputs.size() || !n.inputs[idx] ||
         !matchPattern(n.inputs[idx], m_Constant(&attr)) ||
         attr.getNumElements() != 1) {
-      (void)error(n, "input '" + what + "' must be a constant scalar");
+      (void)error(n, "input '" + what +
+                         "' must be a constant scalar (computed values are "
+                         "not supported)");
       return failure();
     }
     if (isa<FloatType>(attr.getElementType()))
@@ -238,6 +259,7 @@ private:
 
   const ImportOptions &opts;
   std::string externalDir;
+  Location fileLoc;
   int64_t opset = 0;
   ModuleOp module;
   Scope *scope = nullptr;
@@ -439,7 +461,8 @@ const llvm::StringMap<OpEntry> &opTable() {
       Type elt = code > 0 && code < 1024 ? io::elementType(im.ctx, code)
                                          : Type();
       if (!elt)
-        return im.error(n, "cannot cast to ONNX type " + Twine(code));
+        return im.error(n, "cannot cast to unsupported element type " +
+                               Twine(io::dataTypeName(code)));
       return importCast(im, n, elt);
     }};
     t["CastLike"] = {[](Importer &im, NodeCtx &n) -> LogicalResult {
@@ -516,7 +539,7 @@ FailureOr<Attribute> Importer::convertAttr(NodeCtx &n,
 }
 
 FailureOr<Type> Importer::convertValueType(const onnx::ValueInfoProto &vi) {
-  Location loc = NameLoc::get(b.getStringAttr(vi.name()));
+  Location loc = nameLoc(vi.name());
   if (!vi.type().has_tensor_type()) {
     emitError(loc) << "graph value '" << vi.name()
                    << "' is not a tensor (sequences, maps and optionals are "
@@ -601,7 +624,7 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node,
   if (name.empty())
     name = node.op_type() + "_" + std::to_string(unnamed++);
   name = prefix.str() + name;
-  NodeCtx n{node, name, NameLoc::get(b.getStringAttr(name)), {}, {}, {}, opset};
+  NodeCtx n{node, name, nameLoc(name), {}, {}, {}, opset};
 
   for (const std::string &in : node.input()) {
     if (in.empty()) {
@@ -658,7 +681,7 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph,
   for (const auto &t : graph.initializer())
     inits[t.name()] = &t;
   if (graph.sparse_initializer_size())
-    return emitError(UnknownLoc::get(ctx))
+    return emitError(fileLoc)
            << "sparse initializers are not supported";
 
   // Arguments: data inputs (not initializers), then parameters.
@@ -683,7 +706,7 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph,
     ElementsAttr value =
         io::tensorToAttr(ctx, t, externalDir, opts.resourceThreshold, err);
     if (!value)
-      return emitError(NameLoc::get(b.getStringAttr(t.name())))
+      return emitError(nameLoc(t.name()))
              << "initializer '" << t.name() << "': " << err;
     if (!isParam(t)) {
       constants.push_back({&t, value});
@@ -698,7 +721,7 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph,
   }
 
   std::string graphName = graph.name().empty() ? "graph" : graph.name();
-  auto func = func::FuncOp::create(NameLoc::get(b.getStringAttr(graphName)),
+  auto func = func::FuncOp::create(nameLoc(graphName),
                                    opts.funcName,
                                    b.getFunctionType(argTypes, {}));
   func.setAllArgAttrs(argAttrs);
@@ -709,12 +732,12 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph,
   Scope top;
   scope = &top;
   for (auto [i, name] : llvm::enumerate(argNames)) {
-    body->getArgument(i).setLoc(NameLoc::get(b.getStringAttr(name)));
+    body->getArgument(i).setLoc(nameLoc(name));
     top[name] = body->getArgument(i);
   }
   for (auto &[t, value] : constants)
     top[t->name()] = ConstantOp::create(
-        b, NameLoc::get(b.getStringAttr(t->name())), value);
+        b, nameLoc(t->name()), value);
 
   for (const auto &node : graph.node())
     if (failed(importNode(node, "", nullptr)))
@@ -723,7 +746,7 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph,
   SmallVector<Value> results;
   SmallVector<DictionaryAttr> resAttrs;
   for (const auto &vi : graph.output()) {
-    Location loc = NameLoc::get(b.getStringAttr(vi.name()));
+    Location loc = nameLoc(vi.name());
     auto it = top.find(vi.name());
     if (it == top.end())
       return emitError(loc) << "graph output '" << vi.name()
@@ -754,7 +777,7 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph,
 }
 
 OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
-  Location loc = UnknownLoc::get(ctx);
+  Location loc = fileLoc;
   if (model.ir_version() < 3 || model.ir_version() > 10) {
     emitError(loc) << "unsupported ONNX IR version " << model.ir_version()
                    << " (supported: 3 to 10)";
@@ -808,13 +831,13 @@ OwningOpRef<ModuleOp> mp::importONNX(StringRef buffer, bool isText,
     std::string text = buffer.str();
     auto status = onnx::OnnxParser::Parse(model, text.c_str());
     if (!status.IsOK()) {
-      emitError(UnknownLoc::get(context))
+      emitError(sourceLoc(context, options))
           << "cannot parse ONNX text: " << status.ErrorMessage();
       return nullptr;
     }
   } else if (buffer.size() > (size_t)std::numeric_limits<int>::max() ||
              !model.ParseFromArray(buffer.data(), (int)buffer.size())) {
-    emitError(UnknownLoc::get(context))
+    emitError(sourceLoc(context, options))
         << "cannot parse the ONNX protobuf (truncated or not an ONNX model)";
     return nullptr;
   }
@@ -876,6 +899,7 @@ void mp::registerImportONNXTranslation() {
         opts.externalDataDir = llvm::sys::path::parent_path(path).str();
         if (opts.externalDataDir.empty())
           opts.externalDataDir = ".";
+        opts.sourceName = path.str();
         auto module = importONNX(buf->getBuffer(),
                                  looksLikeONNXText(path, buf->getBuffer()),
                                  ctx, opts);

@@ -32,6 +32,8 @@ struct ImportOptions {
   /// Directory that external-data locations are relative to (defaults to
   /// the model file's directory).
   std::string externalDataDir;
+  /// The model's file name, for error locations ("model.onnx:0:0: error").
+  std::string sourceName;
 };
 
 /// Imports `buffer` (binary ModelProto, or ONNX textual syntax when

@@ -41,6 +41,14 @@ bool mp::areCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {
   return true;
 }
 
+LogicalResult mp::reportMismatch(Operation *op, TypeRange inferred) {
+  InFlightDiagnostic diag = op->emitOpError("result type(s) ");
+  llvm::interleaveComma(op->getResultTypes(), diag);
+  diag << " do not match the inferred type(s) ";
+  llvm::interleaveComma(inferred, diag);
+  return diag;
+}
+
 //===----------------------------------------------------------------------===//
 // Helpers
 //===----------------------------------------------------------------------===//
@@ -379,10 +387,8 @@ MP_INFER(GemmOp) {
   SmallVector<int64_t> shape = {m, n};
   if (Value c = a.getC()) {
     ArrayRef<int64_t> cs = tensorOf(c).getShape();
-    auto b = broadcast(loc, {cs, shape});
-    if (failed(b))
-      return failure();
-    if (cs.size() > 2 || failed(verifyCompatibleShape(*b, shape)))
+    auto b = broadcast(std::nullopt, {cs, shape});
+    if (failed(b) || cs.size() > 2 || failed(verifyCompatibleShape(*b, shape)))
       return fail(loc, "C " + shapeStr(cs) +
                            " does not broadcast to the result " +
                            shapeStr(shape));
@@ -540,7 +546,7 @@ MP_INFER(LayerNormOp) {
     if (!p)
       continue;
     ArrayRef<int64_t> ps = tensorOf(p).getShape();
-    auto b = broadcast(loc, {ps, norm});
+    auto b = broadcast(std::nullopt, {ps, norm});
     if (failed(b) || ps.size() > norm.size() ||
         failed(verifyCompatibleShape(*b, norm)))
       return fail(loc, "Scale/B " + shapeStr(ps) +

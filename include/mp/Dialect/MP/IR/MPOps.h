@@ -13,6 +13,29 @@ namespace mp {
 /// Result types are compatible when element types match and shapes agree
 /// wherever both are static (a more static actual type is accepted).
 bool areCompatibleReturnTypes(mlir::TypeRange inferred, mlir::TypeRange actual);
+
+/// Emits "result type(s) ... do not match the inferred type(s) ...".
+mlir::LogicalResult reportMismatch(mlir::Operation *op,
+                                   mlir::TypeRange inferred);
+
+/// Checks an op's result types against its inferred ones. Inference failures
+/// report their own precise message; a mismatch reports both type lists.
+template <typename ConcreteType>
+class VerifyInferredTypes
+    : public mlir::OpTrait::TraitBase<ConcreteType, VerifyInferredTypes> {
+public:
+  static mlir::LogicalResult verifyTrait(mlir::Operation *op) {
+    llvm::SmallVector<mlir::Type> inferred;
+    if (mlir::failed(ConcreteType::inferReturnTypes(
+            op->getContext(), op->getLoc(), op->getOperands(),
+            op->getRawDictionaryAttrs(), op->getPropertiesStorage(),
+            op->getRegions(), inferred)))
+      return mlir::failure();
+    if (!areCompatibleReturnTypes(inferred, op->getResultTypes()))
+      return reportMismatch(op, inferred);
+    return mlir::success();
+  }
+};
 } // namespace mp
 
 #define GET_OP_CLASSES

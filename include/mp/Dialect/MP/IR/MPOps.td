@@ -30,8 +30,15 @@ def MP_InferType : InferTypeOpAdaptorBase<[{
   }
 }]>;
 
+// Verifies result types against inference with one precise error (placed
+// before the interface, whose own verifier would add a second, generic one).
+def MP_VerifyInferredTypes : NativeOpTrait<"VerifyInferredTypes"> {
+  let cppNamespace = "::mp";
+}
+
 class MP_Op<string mnemonic, list<Trait> traits = []>
-    : Op<MP_Dialect, mnemonic, !listconcat(traits, [MP_InferType])> {
+    : Op<MP_Dialect, mnemonic,
+         !listconcat(traits, [MP_VerifyInferredTypes, MP_InferType])> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
