@@ -227,7 +227,10 @@ public:
       if ((size_t)i >= results.size())
         return error(n, "output " + Twine(i) + " ('" + out +
                             "') is not supported by mp");
-      (*scope)[out] = results[i];
+      if (!scope->try_emplace(out, results[i]).second)
+        return error(n, "output '" + out +
+                            "' is already defined (ONNX assigns each value "
+                            "once)");
     }
     return success();
   }
@@ -377,19 +380,22 @@ LogicalResult importClip(Importer &im, NodeCtx &n) {
 
 LogicalResult importDropout(Importer &im, NodeCtx &n) {
   SmallVector<NamedAttribute> attrs = im.remainingAttrs(n);
-  double ratio = 0.5;
-  if (n.inputs.size() > 1 && n.inputs[1]) {
-    auto r = im.constScalar(n, 1, "ratio");
-    if (failed(r))
-      return failure();
-    ratio = *r;
-  }
   int64_t training = 0;
   if (n.inputs.size() > 2 && n.inputs[2]) {
     auto t = im.constScalar(n, 2, "training_mode");
     if (failed(t))
       return failure();
     training = *t != 0;
+  }
+  // Outside training mode Dropout is the identity whatever the ratio, so
+  // only a training-mode ratio must be a constant.
+  double ratio = 0.5;
+  if (n.inputs.size() > 1 && n.inputs[1] &&
+      (training || matchPattern(n.inputs[1], m_Constant()))) {
+    auto r = im.constScalar(n, 1, "ratio");
+    if (failed(r))
+      return failure();
+    ratio = *r;
   }
   attrs.push_back(im.b.getNamedAttr("ratio", im.b.getF32FloatAttr(ratio)));
   attrs.push_back(
