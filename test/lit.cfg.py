@@ -16,7 +16,9 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixe
 llvm_config.use_default_substitutions()
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
-config.substitutions.append(("%python", config.python_executable))
+# lit's defaults map %python to the interpreter running lit; tests need the
+# repo's venv (Debian python3 + onnxruntime), so this one goes first.
+config.substitutions.insert(0, ("%python", config.python_executable))
 config.substitutions.append(("%mp_src", config.mp_src_root))
 # Splits .onnxtxt test files at "# -----" lines (written here, not in the
 # RUN line, where the marker itself would split the file).

@@ -263,6 +263,13 @@ ElementsAttr tensorToAttr(MLIRContext *ctx, const onnx::TensorProto &tensor,
       values.push_back(c != 0);
     return DenseElementsAttr::get(type, values);
   }
+  // Splats stay dense whatever their size: they print as one value.
+  bool splat = count > 1;
+  for (int64_t i = 1; splat && i < count; ++i)
+    splat = std::memcmp(bytes.data(), bytes.data() + i * width, width) == 0;
+  if (splat)
+    return DenseElementsAttr::getFromRawBuffer(
+        type, ArrayRef<char>(bytes.data(), width));
   if (count > resourceThreshold) {
     auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
         ArrayRef<char>(bytes.data(), bytes.size()), alignof(uint64_t));
