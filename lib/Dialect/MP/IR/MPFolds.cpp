@@ -127,6 +127,11 @@ OpFoldResult IdentityOp::fold(FoldAdaptor) {
   return {};
 }
 
+OpFoldResult NegOp::fold(FoldAdaptor a) {
+  return foldIntElementwise(getType(), {a.getX()},
+                            [](ArrayRef<int64_t> v) { return -v[0]; });
+}
+
 OpFoldResult NotOp::fold(FoldAdaptor a) {
   return foldIntElementwise(getType(), {a.getX()},
                             [](ArrayRef<int64_t> v) { return int64_t(!v[0]); });

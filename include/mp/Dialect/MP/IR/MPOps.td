@@ -59,7 +59,9 @@ class MP_UnaryOp<string mnemonic, string onnx, string semantics,
   let results = (outs MP_Tensor:$Y);
 }
 
-def MP_NegOp : MP_UnaryOp<"neg", "Neg", "-x">;
+def MP_NegOp : MP_UnaryOp<"neg", "Neg", "-x"> {
+  let hasFolder = 1;
+}
 def MP_AbsOp : MP_UnaryOp<"abs", "Abs", "|x|">;
 def MP_SqrtOp : MP_UnaryOp<"sqrt", "Sqrt", "sqrt(x)">;
 def MP_ReciprocalOp : MP_UnaryOp<"reciprocal", "Reciprocal", "1/x">;
