@@ -20,6 +20,7 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 # repo's venv (Debian python3 + onnxruntime), so this one goes first.
 config.substitutions.insert(0, ("%python", config.python_executable))
 config.substitutions.append(("%mp_src", config.mp_src_root))
+config.substitutions.append(("%mp_bin", config.mp_tools_dir))
 # Splits .onnxtxt test files at "# -----" lines (written here, not in the
 # RUN line, where the marker itself would split the file).
 config.substitutions.append(("%split_onnx", "--split-input-file=\"# -----\""))

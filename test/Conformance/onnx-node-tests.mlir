@@ -1,0 +1,10 @@
+// Conformance of the ONNX importer and exporter over Debian's
+// libonnx-testdata node tests: every test that mp claims to support imports,
+// and its exported model computes the test's outputs in onnxruntime. Tests
+// outside mp (ops, opsets, element types it lacks) are counted as unsupported.
+//
+// REQUIRES: onnx-testdata, onnxruntime
+// RUN: %python %mp_src/python/onnx_conformance.py %mp_bin | FileCheck %s
+//
+// CHECK-NOT: FAILED
+// CHECK: conformance: supported={{[0-9]+}} imported={{[0-9]+}} roundtrip_matched={{(38[6-9]|39[0-9]|[4-9][0-9][0-9])}} import_failed=0 roundtrip_failed=0 unsupported={{[0-9]+}}
