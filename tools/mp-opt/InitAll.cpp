@@ -2,6 +2,7 @@
 #include "mp/InitAll.h"
 
 #include "mp/Dialect/MP/IR/MPDialect.h"
+#include "mp/Dialect/MP/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/Extensions/InlinerExtension.h"
@@ -16,6 +17,7 @@ void mp::registerAllDialects(mlir::DialectRegistry &registry) {
 }
 
 void mp::registerAllPasses() {
+  mp::registerMPPassesAndPipelines();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerInlinerPass();

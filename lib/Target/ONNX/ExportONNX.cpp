@@ -39,7 +39,7 @@ const llvm::StringMap<StringRef> &onnxNames() {
   static const llvm::StringMap<StringRef> names = [] {
     llvm::StringMap<StringRef> m;
 #define ONNX_OP(Name, Class, Since) m[Class::getOperationName()] = #Name;
-#include "ONNXOps.def"
+#include "mp/Dialect/MP/IR/ONNXOps.def"
     return m;
   }();
   return names;

@@ -457,7 +457,7 @@ const llvm::StringMap<OpEntry> &opTable() {
     // Every mapped op starts generic; the entries below replace the handlers
     // of ops whose ONNX form needs care.
 #define ONNX_OP(Name, Class, Since) t[#Name] = generic<Class>(Since);
-#include "ONNXOps.def"
+#include "mp/Dialect/MP/IR/ONNXOps.def"
     t["Clip"] = {importClip};
     t["Cast"] = {[](Importer &im, NodeCtx &n) -> LogicalResult {
       auto to = im.takeAttr(n, "to");
@@ -597,19 +597,34 @@ LogicalResult Importer::inlineFunction(const onnx::FunctionProto &fn,
       call.node.output_size() > fn.output_size())
     return error(call, "more inputs or outputs than function '" + fn.name() +
                            "' declares");
+  // The body means what its nodes mean at the function's own default-domain
+  // opset, which may differ from the model's.
+  int64_t fnOpset = opset;
+  for (const auto &imp : fn.opset_import())
+    if (imp.domain().empty() || imp.domain() == "ai.onnx")
+      fnOpset = imp.version();
+  if (fnOpset < kMinOpset || fnOpset > kMaxOpset)
+    return error(call, "function '" + fn.name() +
+                           "' imports unsupported default-domain opset " +
+                           Twine(fnOpset) + " (supported: " +
+                           Twine(kMinOpset) + " to " + Twine(kMaxOpset) + ")");
   Scope inner;
   for (int i = 0; i < fn.input_size(); ++i)
     if (i < (int)call.inputs.size() && call.inputs[i])
       inner[fn.input(i)] = call.inputs[i];
   Scope *outer = scope;
+  int64_t outerOpset = opset;
   scope = &inner;
+  opset = fnOpset;
   std::string prefix = call.name + "/";
   for (const auto &node : fn.node())
     if (failed(importNode(node, prefix, &call.node))) {
       scope = outer;
+      opset = outerOpset;
       return failure();
     }
   scope = outer;
+  opset = outerOpset;
   for (int i = 0; i < call.node.output_size(); ++i) {
     const std::string &out = call.node.output(i);
     if (out.empty())
