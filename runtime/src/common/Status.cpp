@@ -11,6 +11,20 @@ extern "C" const char *mp_status_string(mp_status status) {
     return "backend not built";
   case MP_ERROR_INTERNAL:
     return "internal error";
+  case MP_ERROR_INVALID_PROGRAM:
+    return "invalid program";
+  case MP_ERROR_NOT_FOUND:
+    return "not found";
+  case MP_ERROR_IO:
+    return "i/o error";
+  case MP_ERROR_OUT_OF_MEMORY:
+    return "out of memory";
+  case MP_ERROR_UNSUPPORTED:
+    return "unsupported";
+  case MP_ERROR_EXECUTION:
+    return "execution error";
+  case MP_ERROR_NO_DEVICE:
+    return "no device";
   }
   return "unknown status";
 }

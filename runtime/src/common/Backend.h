@@ -1,0 +1,36 @@
+//===- Backend.h - the interface every backend implements -------*- C++ -*-===//
+//
+// A backend owns the storage of one loaded program and executes its
+// functions. The C ABI (CApi.cpp) is written against this interface only.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MP_RT_COMMON_BACKEND_H
+#define MP_RT_COMMON_BACKEND_H
+
+#include "Status.h"
+#include "mp_rt/program.h"
+
+#include <memory>
+
+namespace mp::rt {
+
+class Backend {
+public:
+  virtual ~Backend() = default;
+  virtual const char *name() const = 0;
+  /// Takes a validated program: checks every instruction against its kernel
+  /// (names, operand counts, dtypes, shapes, attributes), allocates storage
+  /// and copies initial data.
+  virtual Status load(std::shared_ptr<const Program> program) = 0;
+  /// Copies host bytes into / out of a tensor (sizes already checked).
+  virtual Status write(uint32_t tensor, const void *data, size_t size) = 0;
+  virtual Status read(uint32_t tensor, void *data, size_t size) = 0;
+  virtual Status run(size_t function) = 0;
+};
+
+/// The CPU reference backend.
+std::unique_ptr<Backend> createCpuBackend();
+
+} // namespace mp::rt
+
+#endif // MP_RT_COMMON_BACKEND_H

@@ -1,0 +1,4 @@
+#include "Kernel.h"
+namespace mp::rt::cpu {
+void registerContractionKernels(Registry &) {}
+}
