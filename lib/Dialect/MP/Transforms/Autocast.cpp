@@ -239,7 +239,8 @@ private:
 
 void Painter::seed() {
   for (Operation &op : func.getBody().front()) {
-    if (isLeaf(&op) || !hasFloatValues(&op))
+    // Shape and Size read only the type: precision does not matter to them.
+    if (isLeaf(&op) || !hasFloatValues(&op) || isa<ShapeOp, SizeOp>(op))
       continue;
     StringRef type = PrecisionPolicy::onnxName(op.getName().getStringRef());
     if (type.empty() || op.getDialect() == nullptr ||
@@ -348,10 +349,11 @@ void Painter::lossSubgraph() {
   if (!loss || !loss.getDefiningOp())
     return;
   lossDescription = nodeName(loss.getDefiningOp()->getLoc());
-  // Ops upstream of a contraction (an allow op reachable forward).
+  // Ops upstream of a contraction (an allow-class op reachable forward,
+  // whatever precision a node rule gave it).
   DenseSet<Operation *> feedsAllow;
   for (Node &n : llvm::reverse(nodes)) {
-    bool reaches = n.opClass == OpClass::Allow && n.dec == Dec::Low;
+    bool reaches = n.opClass == OpClass::Allow;
     for (Operation *user : n.op->getUsers())
       reaches |= feedsAllow.contains(user);
     if (reaches)
@@ -379,8 +381,8 @@ void Painter::lossSubgraph() {
       work.push_back(user);
   }
   for (Node &n : nodes) {
-    if (n.fixed && n.rule != "deny list" && n.rule != "allow list")
-      continue; // Node rules and earlier fixed decisions win.
+    if (n.fixed && n.rule != "allow list")
+      continue; // Node rules and earlier f32 decisions keep their reason.
     bool tail = toLoss.contains(n.op) && !feedsAllow.contains(n.op);
     bool after = fromLoss.contains(n.op);
     if (!tail && !after)
@@ -536,18 +538,17 @@ void Painter::minimizeCasts() {
       if (have != Dec::Flex && have != want)
         ++casts;
     }
+    // One cast per (value, type) serves every user that wants the other
+    // precision.
+    bool otherWanted = false;
     for (OpOperand &use : n.op->getUses()) {
       if (!isFloatValue(use.get()))
         continue;
-      Node *u = nodeOf(use.getOwner());
       Dec want = wantsLow(use.getOwner(), use.getOperandNumber()) ? Dec::Low
                                                                   : Dec::F32;
-      if (!u)
-        want = Dec::F32; // Boundaries keep f32.
-      if (want != d)
-        ++casts;
+      otherWanted |= want != d;
     }
-    return casts;
+    return casts + int(otherWanted);
   };
   for (Node &n : nodes) {
     if (n.fixed || n.denied || (n.dec != Dec::Low && n.dec != Dec::F32) ||
