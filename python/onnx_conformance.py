@@ -16,7 +16,13 @@ libonnx-testdata by default), this
      every output with output_N.pb: shape and dtype exactly, values with
      |a - b| <= 1e-7 + 1e-3 * |b| (NaN matches NaN). Tests whose outputs
      depend on a random number generator are counted as "rng" and not
-     compared.
+     compared;
+  3. checks mp's inferred result types (static dims, element types) of the
+     graph outputs and of every inner value against what onnxruntime
+     computed for the exported model.
+Tests that onnxruntime cannot run, or does not reproduce, from the ORIGINAL
+model either are reported as "NOT COMPARED" and counted as neither matched
+nor failed.
 
 Usage: onnx_conformance.py BIN_DIR [--data-dir DIR] [--verbose] [-k SUBSTR]
 The last line is the summary that the lit test checks:
@@ -50,7 +56,9 @@ def import_model(bin_dir, model):
     """Returns (status, text): status is 'ok', 'unsupported' or 'failed'."""
     exe = os.path.join(bin_dir, "mp-translate")
     try:
-        p = subprocess.run([exe, "--import-onnx", model], capture_output=True,
+        # With locations, the exported nodes keep the ONNX node names.
+        p = subprocess.run([exe, "--import-onnx", model,
+                            "--mlir-print-debuginfo"], capture_output=True,
                            text=True, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return "failed", "import timed out after %ds" % TIMEOUT_S
@@ -202,7 +210,8 @@ def roundtrip(bin_dir, test_dir, ir, tmp):
         return "failed", declared
     problems = check(got, wants)
     if not problems:
-        return "matched", ""
+        inner = intermediate_mismatch(bin_dir, test_dir, out, feeds)
+        return ("failed", inner) if inner else ("matched", "")
     # When onnxruntime cannot reproduce the test data from the ORIGINAL model
     # either (a kernel it lacks, test data that contradicts the model), no
     # comparison with the data is possible: the test is reported apart, and
@@ -237,6 +246,64 @@ def declared_mismatch(model, got):
                 ["?" if d is None else d for d in dims],
                 TensorProto.DataType.Name(elem_type), list(array.shape)))
     return "; ".join(problems)
+
+
+ELEMENT_TYPES = {"f32": 1, "ui8": 2, "i8": 3, "ui16": 4, "i16": 5, "i32": 6,
+                 "i64": 7, "i1": 9, "f16": 10, "f64": 11, "ui32": 12,
+                 "ui64": 13, "bf16": 16}
+
+
+def mp_value_types(bin_dir, model_path):
+    """{ONNX node name: [result type]} of the imported IR, each type as
+    (ONNX element type, [dim or None]), read from the generic form with
+    locations (the importer names each op after its node)."""
+    exe = os.path.join(bin_dir, "mp-translate")
+    p = subprocess.run([exe, "--import-onnx", model_path,
+                        "--mlir-print-op-generic", "--mlir-print-debuginfo"],
+                       capture_output=True, text=True, timeout=TIMEOUT_S)
+    if p.returncode != 0:
+        return {}
+    aliases = dict(re.findall(r'^(#loc\d*) = loc\("([^"]*)"', p.stdout, re.M))
+    types = {}
+    for m in re.finditer(r'^\s*%\S+ = "mp\.[^\n]*\) -> \(?([^\n]*?)\)? '
+                         r'loc\((#loc\d*)\)$', p.stdout, re.M):
+        results = []
+        for t in re.findall(r"tensor<([^>]*)>", m.group(1)):
+            *dims, elt = t.split("x")
+            results.append((ELEMENT_TYPES.get(elt, 0),
+                            [None if d == "?" else int(d) for d in dims]))
+        if m.group(2) in aliases:
+            types[aliases[m.group(2)]] = results
+    return types
+
+
+def intermediate_mismatch(bin_dir, test_dir, exported, feeds):
+    """Checks mp's inferred type of every value inside the graph (not only
+    the outputs) against onnxruntime's run of the exported model: each node's
+    outputs become graph outputs declared with mp's types. '' when all
+    agree, else the disagreements."""
+    import onnx
+    from onnx import helper
+    model = onnx.load(exported)
+    types = mp_value_types(bin_dir, os.path.join(test_dir, "model.onnx"))
+    known = {o.name for o in model.graph.output}
+    added = 0
+    for node in model.graph.node:
+        for name, (elem_type, dims) in zip(node.output, types.get(node.name,
+                                                                 [])):
+            if name and name not in known:
+                model.graph.output.append(helper.make_tensor_value_info(
+                    name, elem_type, [d if d is not None else "d%d" % i
+                                      for i, d in enumerate(dims)]))
+                known.add(name)
+                added += 1
+    if not added:
+        return ""
+    got = run_ort(model.SerializeToString(), feeds)
+    if isinstance(got, str):
+        return "exported model with its inner values as outputs: " + got
+    problems = declared_mismatch(model, got)
+    return "inferred types of inner values: " + problems if problems else ""
 
 
 def ort_code(message):
