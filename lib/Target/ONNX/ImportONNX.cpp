@@ -194,8 +194,10 @@ public:
     if (isa<FloatType>(attr.getElementType()))
       return (*attr.getValues<APFloat>().begin()).convertToDouble();
     APInt v = *attr.getValues<APInt>().begin();
-    return attr.getElementType().isInteger(1) ? (double)v.getBoolValue()
-                                              : (double)v.getSExtValue();
+    if (attr.getElementType().isInteger(1))
+      return (double)v.getBoolValue();
+    return attr.getElementType().isUnsignedInteger() ? (double)v.getZExtValue()
+                                                     : (double)v.getSExtValue();
   }
 
   std::optional<Attribute> takeAttr(NodeCtx &n, StringRef name) {

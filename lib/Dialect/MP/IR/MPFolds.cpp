@@ -39,8 +39,19 @@ std::optional<IntConst> getIntConst(Attribute attr) {
   c.shape.assign(dense.getType().getShape().begin(),
                  dense.getType().getShape().end());
   bool isBool = dense.getElementType().isInteger(1);
-  for (const APInt &v : dense.getValues<APInt>())
-    c.values.push_back(isBool ? (int64_t)v.getBoolValue() : v.getSExtValue());
+  bool isUnsigned = dense.getElementType().isUnsignedInteger();
+  for (const APInt &v : dense.getValues<APInt>()) {
+    if (isBool) {
+      c.values.push_back(v.getBoolValue());
+    } else if (isUnsigned) {
+      // Unsigned values zero-extend; those beyond int64 are not folded.
+      if (v.getActiveBits() > 63)
+        return std::nullopt;
+      c.values.push_back(v.getZExtValue());
+    } else {
+      c.values.push_back(v.getSExtValue());
+    }
+  }
   return c;
 }
 
@@ -196,18 +207,21 @@ OpFoldResult CastOp::fold(FoldAdaptor a) {
   Type from = dense.getElementType(), to = rt.getElementType();
   auto convert = [&](Attribute elt) -> Attribute {
     if (auto i = dyn_cast<IntegerAttr>(elt)) {
-      bool isBool = from.isInteger(1);
-      int64_t v = isBool ? (int64_t)i.getValue().getBoolValue()
-                         : i.getValue().getSExtValue();
+      // Bools are 0/1 and unsigned values zero-extend; one rounding to float.
+      APInt v = i.getValue();
+      bool isSigned = !from.isInteger(1) && !from.isUnsignedInteger();
+      if (from.isInteger(1))
+        v = APInt(8, v.getBoolValue());
       if (auto ft = dyn_cast<FloatType>(to)) {
-        APFloat f((double)v);
-        bool lost;
-        f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+        APFloat f(ft.getFloatSemantics());
+        (void)f.convertFromAPInt(v, isSigned, APFloat::rmNearestTiesToEven);
         return FloatAttr::get(ft, f);
       }
       auto it = cast<IntegerType>(to);
-      return IntegerAttr::get(it, APInt(it.getWidth(), it.getWidth() == 1 ? v != 0 : v,
-                                        true, true));
+      if (it.getWidth() == 1)
+        return IntegerAttr::get(it, APInt(1, !v.isZero()));
+      return IntegerAttr::get(it, isSigned ? v.sextOrTrunc(it.getWidth())
+                                           : v.zextOrTrunc(it.getWidth()));
     }
     auto f = cast<FloatAttr>(elt).getValue();
     if (auto ft = dyn_cast<FloatType>(to)) {
@@ -250,8 +264,11 @@ static bool isLosslessConversion(Type from, Type to) {
     return APFloat::isRepresentableAsNormalIn(ff.getFloatSemantics(),
                                               tf.getFloatSemantics());
   auto fi = dyn_cast<IntegerType>(from), ti = dyn_cast<IntegerType>(to);
+  // Bools (0/1) and unsigned values fit any wider integer type; signed
+  // values only a wider signed one.
   if (fi && ti)
-    return fi.getWidth() < ti.getWidth() && !fi.isUnsigned();
+    return fi.getWidth() < ti.getWidth() &&
+           (fi.getWidth() == 1 || fi.isUnsigned() || !ti.isUnsigned());
   if (fi && tf)
     return fi.getWidth() < (int)tf.getFPMantissaWidth();
   return false;
