@@ -455,21 +455,21 @@ Status castKernel(KernelContext &c) {
   // Chunked so in-place casts between same-size types stay correct.
   const int64_t chunk = 4096;
   if (f32ish(x.dtype) && f32ish(y.dtype)) {
-    std::vector<float> tmp(size_t(std::min(n, chunk)));
+    std::vector<float> tmp(static_cast<size_t>(std::min(n, chunk)));
     for (int64_t s = 0; s < n; s += chunk) {
       int64_t m = std::min(chunk, n - s);
       loadAs<float>(x.dtype, x.data + s * dtypeSize(x.dtype), tmp.data(), m);
       storeAs<float>(tmp.data(), y.dtype, y.data + s * dtypeSize(y.dtype), m);
     }
   } else if (isFloat(x.dtype)) {
-    std::vector<double> tmp(size_t(std::min(n, chunk)));
+    std::vector<double> tmp(static_cast<size_t>(std::min(n, chunk)));
     for (int64_t s = 0; s < n; s += chunk) {
       int64_t m = std::min(chunk, n - s);
       loadAs<double>(x.dtype, x.data + s * dtypeSize(x.dtype), tmp.data(), m);
       storeAs<double>(tmp.data(), y.dtype, y.data + s * dtypeSize(y.dtype), m);
     }
   } else {
-    std::vector<int64_t> tmp(size_t(std::min(n, chunk)));
+    std::vector<int64_t> tmp(static_cast<size_t>(std::min(n, chunk)));
     for (int64_t s = 0; s < n; s += chunk) {
       int64_t m = std::min(chunk, n - s);
       loadAs<int64_t>(x.dtype, x.data + s * dtypeSize(x.dtype), tmp.data(), m);
