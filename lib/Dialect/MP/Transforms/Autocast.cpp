@@ -73,6 +73,10 @@ struct Node {
   bool denied = false;  // f32 because of deny (spreads downstream)
   std::string rule;     // which layer decided
   std::string reason;   // why, with the causal chain
+  // Deny propagation: where the chain started and the op types on it.
+  std::string chainOrigin;
+  SmallVector<StringRef, 6> chain;
+  size_t chainLength = 0;
 };
 
 bool isFloatValue(Value v) {
@@ -190,7 +194,7 @@ public:
       : func(func), policy(policy), lossName(loss) {}
 
   void run();
-  SmallVector<Node> nodes;
+  std::vector<Node> nodes;
   std::string lossDescription;
 
 private:
@@ -404,16 +408,20 @@ void Painter::spreadDeny() {
       Node *src = v.getDefiningOp() ? nodeOf(v.getDefiningOp()) : nullptr;
       if (!src || !src->denied || !isFloatValue(v))
         continue;
-      // Keep the origin of the chain and append this op's type.
-      std::string chain = src->reason;
-      std::string origin = chain.find("downstream of") != std::string::npos
-                               ? chain
-                               : "deny: downstream of " + label(*src);
-      if (origin.find(" via ") == std::string::npos)
-        origin += " via " + n.type.str();
-      else
-        origin += ", " + n.type.str();
-      decide(n, Dec::F32, "deny propagation", origin);
+      // The chain names its origin and the op types it passed through; past
+      // kMaxChain hops it keeps the count, so long chains stay O(1) each.
+      constexpr unsigned kMaxChain = 6;
+      n.chainOrigin = src->chainOrigin.empty() ? label(*src) : src->chainOrigin;
+      n.chain = src->chain;
+      if (n.chain.size() < kMaxChain)
+        n.chain.push_back(n.type);
+      n.chainLength = src->chainLength + 1;
+      std::string reason = "deny: downstream of " + n.chainOrigin + " via " +
+                           llvm::join(n.chain, ", ");
+      if (n.chainLength > n.chain.size())
+        reason += " (+" + std::to_string(n.chainLength - n.chain.size()) +
+                  " more ops)";
+      decide(n, Dec::F32, "deny propagation", reason);
       n.denied = true;
       break;
     }
@@ -664,6 +672,15 @@ struct AutocastPass : public mp::impl::MPAutocastPassBase<AutocastPass> {
     MLIRContext *ctx = &getContext();
     auto lowAttr = PrecisionAttr::get(ctx, *target);
     auto f32Attr = PrecisionAttr::get(ctx, Precision::f32);
+    DictionaryAttr dicts[2][2];
+    for (bool low : {false, true})
+      for (bool acc : {false, true}) {
+        NamedAttrList attrs;
+        attrs.append(MPDialect::kPrecisionAttrName, low ? lowAttr : f32Attr);
+        if (acc)
+          attrs.append(MPDialect::kAccumulateAttrName, f32Attr);
+        dicts[low][acc] = attrs.getDictionary(ctx);
+      }
     llvm::json::Array funcs;
     int64_t totalLow = 0, totalF32 = 0, flopsLow = 0, flopsF32 = 0;
     std::string dotText;
@@ -677,15 +694,23 @@ struct AutocastPass : public mp::impl::MPAutocastPassBase<AutocastPass> {
       llvm::json::Array ops;
       for (Node &n : painter.nodes) {
         bool low = n.dec == Dec::Low;
-        n.op->setAttr(MPDialect::kPrecisionAttrName, low ? lowAttr : f32Attr);
-        if (accumulates(n.op) && !n.op->hasAttr(MPDialect::kAccumulateAttrName))
-          n.op->setAttr(MPDialect::kAccumulateAttrName, f32Attr);
+        bool acc = accumulates(n.op);
+        if (n.op->getDiscardableAttrDictionary().empty()) {
+          // The common case: one cached dictionary per decision, no merging.
+          n.op->setDiscardableAttrs(dicts[low][acc]);
+        } else {
+          n.op->setAttr(MPDialect::kPrecisionAttrName, low ? lowAttr : f32Attr);
+          if (acc && !n.op->hasAttr(MPDialect::kAccumulateAttrName))
+            n.op->setAttr(MPDialect::kAccumulateAttrName, f32Attr);
+        }
         (low ? numLow : numF32)++;
         (low ? totalLow : totalF32)++;
         (low ? flopsLow : flopsF32) += flops(n.op);
         if (remarks)
           n.op->emitRemark() << "mp.precision = " << decName(n.dec, *target)
                              << " (" << n.rule << "; " << n.reason << ")";
+        if (reportFile.empty())
+          continue;
         llvm::json::Object rec{{"node", n.name},
                                {"op", n.type},
                                {"precision", decName(n.dec, *target)},
