@@ -139,8 +139,9 @@ OpFoldResult IdentityOp::fold(FoldAdaptor) {
 }
 
 OpFoldResult NegOp::fold(FoldAdaptor a) {
-  return foldIntElementwise(getType(), {a.getX()},
-                            [](ArrayRef<int64_t> v) { return -v[0]; });
+  return foldIntElementwise(getType(), {a.getX()}, [](ArrayRef<int64_t> v) {
+    return int64_t(0 - uint64_t(v[0])); // wraps like the result type
+  });
 }
 
 OpFoldResult NotOp::fold(FoldAdaptor a) {
@@ -163,10 +164,12 @@ OpFoldResult NotOp::fold(FoldAdaptor a) {
           EXPR;                                                                \
         });                                                                    \
   }
-MP_FOLD_BINARY(AddOp, return x + y)
-MP_FOLD_BINARY(SubOp, return x - y)
-MP_FOLD_BINARY(MulOp, return x * y)
-MP_FOLD_BINARY(DivOp, if (y == 0) return std::nullopt; return x / y)
+// Two's-complement wrap-around, as the result type truncates anyway.
+MP_FOLD_BINARY(AddOp, return int64_t(uint64_t(x) + uint64_t(y)))
+MP_FOLD_BINARY(SubOp, return int64_t(uint64_t(x) - uint64_t(y)))
+MP_FOLD_BINARY(MulOp, return int64_t(uint64_t(x) * uint64_t(y)))
+MP_FOLD_BINARY(DivOp, if (y == 0) return std::nullopt;
+               if (y == -1) return int64_t(0 - uint64_t(x)); return x / y)
 MP_FOLD_BINARY(AndOp, return x && y)
 MP_FOLD_BINARY(OrOp, return x || y)
 MP_FOLD_BINARY(EqualOp, return x == y)
