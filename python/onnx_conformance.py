@@ -70,7 +70,9 @@ def import_model(bin_dir, model):
                                                            err[-2000:])
     first = next((l for l in err.splitlines() if "error:" in l),
                  err.splitlines()[0])
-    if UNSUPPORTED.search(first):
+    # Match the message itself, not a path or a quoted model name in it.
+    message = re.sub(r"'[^']*'", "''", first.split("error:", 1)[-1])
+    if UNSUPPORTED.search(message):
         return "unsupported", first
     return "failed", err[-2000:]
 
