@@ -140,3 +140,20 @@ func.func @shape_ops(%x: tensor<4x5xf32>) -> (tensor<1xi64>, tensor<i64>, tensor
   %4 = mp.slice %v {starts = array<i64: -1>, ends = array<i64: 0>, steps = array<i64: -2>} : (tensor<4xi64>) -> tensor<2xi64>
   return %0, %1, %2, %3, %4 : tensor<1xi64>, tensor<i64>, tensor<4xi64>, tensor<2x3xf32>, tensor<2xi64>
 }
+
+// -----
+
+// The static dims of a partly dynamic shape fold even when the shape does
+// not.
+// CHECK-LABEL: func.func @partial_shape
+func.func @partial_shape(%x: tensor<?x16xf32>) -> (tensor<1xi64>, tensor<i64>) {
+  %s = mp.shape %x : (tensor<?x16xf32>) -> tensor<2xi64>
+  %i = mp.constant dense<1> : tensor<1xi64>
+  %n = mp.constant dense<0> : tensor<i64>
+  // CHECK-DAG: %[[T:.*]] = mp.constant dense<16> : tensor<1xi64>
+  // CHECK-DAG: %[[N:.*]] = mp.gather
+  %t = mp.gather %s, %i : (tensor<2xi64>, tensor<1xi64>) -> tensor<1xi64>
+  %b = mp.gather %s, %n : (tensor<2xi64>, tensor<i64>) -> tensor<i64>
+  // CHECK: return %[[T]], %[[N]]
+  return %t, %b : tensor<1xi64>, tensor<i64>
+}

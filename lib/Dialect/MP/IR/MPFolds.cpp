@@ -398,6 +398,27 @@ OpFoldResult GatherOp::fold(FoldAdaptor a) {
   auto rt = cast<RankedTensorType>(getType());
   auto data = getIntConst(a.getData());
   auto idx = getIntConst(a.getIndices());
+  // Gather from the shape of a partly dynamic tensor: the selected dims may
+  // be static even when the whole shape is not (a `[N, 16]` input's T).
+  if (!data && idx && smallStaticInt(rt))
+    if (auto shape = getData().getDefiningOp<ShapeOp>()) {
+      auto in = cast<RankedTensorType>(shape.getData().getType());
+      int64_t rank = in.getRank(), start = shape.getStart();
+      int64_t end = shape.getEnd().value_or(rank);
+      start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
+      end = std::clamp<int64_t>(end < 0 ? end + rank : end, 0, rank);
+      int64_t n = std::max<int64_t>(end - start, 0);
+      SmallVector<int64_t> values;
+      for (int64_t i : idx->values) {
+        if (i < -n || i >= n)
+          return {};
+        int64_t d = in.getDimSize(start + (i < 0 ? i + n : i));
+        if (ShapedType::isDynamic(d))
+          return {};
+        values.push_back(d);
+      }
+      return makeInt(rt, values);
+    }
   if (!data || !idx || data->shape.size() != 1 || !smallStaticInt(rt))
     return {};
   int64_t n = data->shape[0];
