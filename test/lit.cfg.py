@@ -27,7 +27,7 @@ config.substitutions.append(("%split_onnx", "--split-input-file=\"# -----\""))
 
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 tool_dirs = [config.mp_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["mp-opt", "mp-translate"], tool_dirs)
+llvm_config.add_tool_substitutions(["mp-opt", "mp-translate", "mp-compile", "mp-run"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 # Tests that need Debian's libonnx-testdata or PyTorch declare REQUIRES.

@@ -1,0 +1,454 @@
+//===- MPToRuntime.cpp - mp IR to a runtime program -----------------------===//
+//
+// Lowers each function to a list of kernel instructions over tensors:
+// - arguments become persistent tensors named by `mp.name`, with their role
+//   from `mp.role` (input, label, param, buffer, opt_state, hyper, scaler) and
+//   their initial data from `mp.init`; functions that name the same argument
+//   share the tensor (a @forward and a @train_step share the parameters);
+// - `mp.constant` becomes a constant tensor; every other mp op one
+//   instruction whose kernel is the op's mnemonic, with its attributes by
+//   name (`mp.accumulate` becomes `acc`, a cast's `to` the dtype name);
+// - each other SSA value is a transient tensor, placed in one arena by the
+//   runtime's memory planner (first fit over live ranges);
+// - a result with `mp.updates = i` writes argument i's tensor in place; other
+//   results are output tensors the caller reads.
+// Shapes must be static. Validation is the runtime's own (validateProgram),
+// so whatever this writes, the runtime accepts.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mp/Conversion/MPToRuntime/MPToRuntime.h"
+#include "mp/Dialect/MP/IR/MPOps.h"
+
+#include "mp_rt/program.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+
+using namespace mlir;
+namespace rt = mp::rt;
+using mp::ConstantOp;
+using mp::MPDialect;
+using mp::PrecisionAttr;
+
+namespace {
+
+FailureOr<rt::DType> dtypeOf(Type t) {
+  if (t.isF32())
+    return rt::DType::F32;
+  if (t.isF16())
+    return rt::DType::F16;
+  if (t.isBF16())
+    return rt::DType::BF16;
+  if (t.isF64())
+    return rt::DType::F64;
+  if (t.isInteger(1))
+    return rt::DType::Bool;
+  if (auto it = dyn_cast<IntegerType>(t)) {
+    if (it.getWidth() == 64 && !it.isUnsigned())
+      return rt::DType::I64;
+    if (it.getWidth() == 32 && !it.isUnsigned())
+      return rt::DType::I32;
+    if (it.getWidth() == 8)
+      return it.isUnsigned() ? rt::DType::U8 : rt::DType::I8;
+  }
+  return failure();
+}
+
+std::optional<rt::Role> roleOf(StringRef role) {
+  return llvm::StringSwitch<std::optional<rt::Role>>(role)
+      .Case("input", rt::Role::Input)
+      .Case("label", rt::Role::Label)
+      .Case("param", rt::Role::Param)
+      .Case("buffer", rt::Role::Param)
+      .Cases("opt_state", "hyper", rt::Role::OptState)
+      .Case("scaler", rt::Role::Scaler)
+      .Default(std::nullopt);
+}
+
+/// The packed little-endian bytes of an elements attribute.
+LogicalResult bytesOf(ElementsAttr attr, std::vector<uint8_t> &out) {
+  auto type = cast<ShapedType>(attr.getType());
+  int64_t n = type.getNumElements();
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return failure();
+    ArrayRef<char> data = blob->getData();
+    out.assign(data.begin(), data.end());
+    return success();
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return failure();
+  if (type.getElementType().isInteger(1)) {
+    for (bool b : dense.getValues<bool>())
+      out.push_back(b ? 1 : 0);
+    return success();
+  }
+  ArrayRef<char> raw = dense.getRawData();
+  if (dense.isSplat()) {
+    out.reserve(raw.size() * n);
+    for (int64_t i = 0; i < n; ++i)
+      out.insert(out.end(), raw.begin(), raw.end());
+  } else {
+    out.assign(raw.begin(), raw.end());
+  }
+  return success();
+}
+
+class Lowering {
+public:
+  explicit Lowering(rt::Program &p) : program(p) {}
+  LogicalResult lower(func::FuncOp func);
+
+private:
+  FailureOr<uint32_t> newTensor(Value v, StringRef name, rt::Role role,
+                                Operation *where) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    if (!t || !t.hasStaticShape())
+      return where->emitError()
+             << "mp-to-runtime: value of type " << v.getType()
+             << " has no static shape; the runtime needs static shapes "
+                "(export the model with a fixed batch size)",
+             failure();
+    auto dt = dtypeOf(t.getElementType());
+    if (failed(dt))
+      return where->emitError() << "mp-to-runtime: element type "
+                                << t.getElementType()
+                                << " has no runtime dtype",
+             failure();
+    return program.addTensor(name.str(), *dt,
+                             std::vector<int64_t>(t.getShape().begin(),
+                                                  t.getShape().end()),
+                             role);
+  }
+  std::string uniqueName(StringRef base) {
+    std::string name = base.str();
+    for (int i = 1; usedNames.count(name); ++i)
+      name = (base + "." + Twine(i)).str();
+    usedNames[name] = true;
+    return name;
+  }
+  LogicalResult convertAttrs(Operation *op, rt::Instruction &ins);
+
+  rt::Program &program;
+  llvm::StringMap<uint32_t> persistent; // mp.name -> tensor
+  llvm::StringMap<bool> usedNames;
+  DenseMap<Value, uint32_t> ids;
+};
+
+LogicalResult Lowering::convertAttrs(Operation *op, rt::Instruction &ins) {
+  for (NamedAttribute na : op->getAttrDictionary()) {
+    StringRef name = na.getName().getValue();
+    Attribute v = na.getValue();
+    if (name == MPDialect::kPrecisionAttrName)
+      continue;
+    if (name == MPDialect::kAccumulateAttrName) {
+      // Only meaningful when it differs from the storage precision (f16
+      // storage, f32 accumulation); f32 ops accumulate in f32 anyway.
+      mp::Precision acc = cast<PrecisionAttr>(v).getValue();
+      std::optional<mp::Precision> storage = mp::getPrecision(op);
+      if (storage && *storage != acc)
+        ins.attrs.push_back(
+            rt::Attribute::ofString("acc", stringifyPrecision(acc).str()));
+      continue;
+    }
+    if (name.contains('.'))
+      continue; // Other dialects' discardable attributes.
+    if (auto i = dyn_cast<IntegerAttr>(v))
+      ins.attrs.push_back(rt::Attribute::ofInt(name.str(), i.getInt()));
+    else if (auto f = dyn_cast<FloatAttr>(v))
+      ins.attrs.push_back(
+          rt::Attribute::ofFloat(name.str(), f.getValueAsDouble()));
+    else if (auto s = dyn_cast<StringAttr>(v))
+      ins.attrs.push_back(rt::Attribute::ofString(name.str(), s.str()));
+    else if (auto a = dyn_cast<DenseI64ArrayAttr>(v))
+      ins.attrs.push_back(rt::Attribute::ofInts(
+          name.str(), std::vector<int64_t>(a.asArrayRef().begin(),
+                                           a.asArrayRef().end())));
+    else if (auto a = dyn_cast<DenseF32ArrayAttr>(v))
+      ins.attrs.push_back(rt::Attribute::ofFloats(
+          name.str(), std::vector<double>(a.asArrayRef().begin(),
+                                          a.asArrayRef().end())));
+    else if (auto t = dyn_cast<TypeAttr>(v)) {
+      auto dt = dtypeOf(t.getValue());
+      if (failed(dt))
+        return op->emitError() << "mp-to-runtime: no runtime dtype for "
+                               << t.getValue();
+      ins.attrs.push_back(
+          rt::Attribute::ofString(name.str(), rt::dtypeName(*dt)));
+    } else if (auto e = dyn_cast<DenseElementsAttr>(v); e && e.getNumElements() == 1) {
+      double x = isa<FloatType>(e.getElementType())
+                     ? (*e.getValues<APFloat>().begin()).convertToDouble()
+                     : double((*e.getValues<APInt>().begin()).getSExtValue());
+      ins.attrs.push_back(rt::Attribute::ofFloat(name.str(), x));
+    } else
+      return op->emitError() << "mp-to-runtime: attribute '" << name
+                             << "' has no runtime form";
+  }
+  return success();
+}
+
+LogicalResult Lowering::lower(func::FuncOp func) {
+  rt::Function fn;
+  fn.name = func.getSymName().str();
+  ids.clear();
+  Block &body = func.getBody().front();
+
+  for (BlockArgument arg : func.getArguments()) {
+    unsigned i = arg.getArgNumber();
+    auto nameAttr = func.getArgAttrOfType<StringAttr>(i, "mp.name");
+    auto roleAttr = func.getArgAttrOfType<StringAttr>(i, "mp.role");
+    std::string name =
+        nameAttr ? nameAttr.str() : fn.name + ".arg" + std::to_string(i);
+    std::optional<rt::Role> role =
+        roleOf(roleAttr ? roleAttr.getValue() : StringRef("input"));
+    if (!role)
+      return func.emitError() << "mp-to-runtime: unknown mp.role '"
+                              << roleAttr.getValue() << "' on argument " << i;
+    auto it = persistent.find(name);
+    uint32_t id;
+    if (it != persistent.end()) {
+      id = it->second;
+      const rt::TensorDesc &t = program.tensors[id];
+      auto type = cast<RankedTensorType>(arg.getType());
+      if (t.role != *role || t.shape != std::vector<int64_t>(type.getShape().begin(), type.getShape().end()))
+        return func.emitError() << "mp-to-runtime: argument '" << name
+                                << "' differs in role or shape between "
+                                   "functions";
+    } else {
+      auto t = newTensor(arg, uniqueName(name), *role, func);
+      if (failed(t))
+        return failure();
+      id = *t;
+      persistent[name] = id;
+      if (auto init = func.getArgAttrOfType<ElementsAttr>(i, "mp.init")) {
+        if (failed(bytesOf(init, program.tensors[id].data)) ||
+            program.tensors[id].data.size() != program.tensors[id].numBytes())
+          return func.emitError() << "mp-to-runtime: cannot read the initial "
+                                     "value of '" << name << "'";
+      } else if (*role != rt::Role::Input && *role != rt::Role::Label) {
+        // State without an initial value starts at zero.
+        program.tensors[id].data.assign(program.tensors[id].numBytes(), 0);
+      }
+    }
+    ids[arg] = id;
+    if (*role == rt::Role::Input || *role == rt::Role::Label)
+      fn.inputs.push_back(id);
+  }
+
+  // Results that update an argument in place write into that argument's
+  // storage; other results are outputs.
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  DenseMap<Value, uint32_t> updates;
+  for (auto [i, v] : llvm::enumerate(ret.getOperands()))
+    if (auto u = func.getResultAttrOfType<IntegerAttr>(i, "mp.updates")) {
+      if (u.getInt() < 0 || u.getInt() >= func.getNumArguments())
+        return func.emitError() << "mp-to-runtime: result " << i
+                                << " updates a missing argument";
+      updates[v] = ids[func.getArgument(u.getInt())];
+    }
+
+  for (Operation &op : body.without_terminator()) {
+    if (auto c = dyn_cast<ConstantOp>(op)) {
+      auto id = newTensor(c.getResult(),
+                          uniqueName(fn.name + ".const" +
+                                     std::to_string(program.tensors.size())),
+                          rt::Role::Constant, &op);
+      if (failed(id))
+        return failure();
+      if (failed(bytesOf(c.getValue(), program.tensors[*id].data)))
+        return op.emitError("mp-to-runtime: cannot read constant data");
+      ids[c.getResult()] = *id;
+      continue;
+    }
+    if (!op.getDialect() || !isa<MPDialect>(op.getDialect()))
+      return op.emitError() << "mp-to-runtime: op '" << op.getName()
+                            << "' has no runtime kernel (only mp ops lower)";
+    rt::Instruction ins;
+    ins.kernel = op.getName().stripDialect().str();
+    for (Value v : op.getOperands())
+      ins.operands.push_back(ids.lookup(v));
+    for (OpResult r : op.getResults()) {
+      uint32_t id;
+      if (auto it = updates.find(r); it != updates.end()) {
+        // Write straight into the updated state.
+        // A tensor that updates another shares its storage and its role.
+        auto t = newTensor(r, uniqueName(program.tensors[it->second].name + ".new"),
+                           program.tensors[it->second].role, &op);
+        if (failed(t))
+          return failure();
+        id = *t;
+        program.tensors[id].updates = it->second;
+      } else {
+        auto t = newTensor(r, uniqueName(fn.name + ".t" +
+                                         std::to_string(program.tensors.size())),
+                           rt::Role::Transient, &op);
+        if (failed(t))
+          return failure();
+        id = *t;
+      }
+      ids[r] = id;
+      ins.results.push_back(id);
+    }
+    if (failed(convertAttrs(&op, ins)))
+      return failure();
+    fn.body.push_back(std::move(ins));
+  }
+
+  for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+    if (updates.count(v))
+      continue;
+    auto nameAttr = func.getResultAttrOfType<StringAttr>(i, "mp.name");
+    std::string name =
+        nameAttr ? nameAttr.str() : fn.name + ".result" + std::to_string(i);
+    auto out = newTensor(v, uniqueName(name), rt::Role::Output, func);
+    if (failed(out))
+      return failure();
+    rt::Instruction copy;
+    copy.kernel = "identity";
+    copy.operands = {ids.lookup(v)};
+    copy.results = {*out};
+    fn.body.push_back(std::move(copy));
+    fn.outputs.push_back(*out);
+  }
+  program.functions.push_back(std::move(fn));
+  return success();
+}
+
+/// A readable dump for tests and humans.
+void printProgram(const rt::Program &p, llvm::raw_ostream &os) {
+  auto shape = [](const rt::TensorDesc &t) {
+    std::string s = std::string(rt::dtypeName(t.dtype)) + "[";
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      s += (i ? "," : "") + std::to_string(t.shape[i]);
+    return s + "]";
+  };
+  os << "program: " << p.tensors.size() << " tensors, " << p.functions.size()
+     << " functions, arena " << p.arenaSize << " bytes\n";
+  for (const rt::TensorDesc &t : p.tensors) {
+    if (t.role == rt::Role::Transient && t.updates == rt::kNoTensor)
+      continue;
+    os << "tensor %" << t.id << " \"" << t.name << "\" " << shape(t) << " "
+       << rt::roleName(t.role);
+    if (!t.data.empty())
+      os << " data=" << t.data.size() << "B";
+    if (t.updates != rt::kNoTensor)
+      os << " updates=%" << t.updates;
+    os << "\n";
+  }
+  for (const rt::Function &f : p.functions) {
+    os << "func " << f.name << " inputs(";
+    for (size_t i = 0; i < f.inputs.size(); ++i)
+      os << (i ? ", " : "") << "%" << f.inputs[i];
+    os << ") outputs(";
+    for (size_t i = 0; i < f.outputs.size(); ++i)
+      os << (i ? ", " : "") << "%" << f.outputs[i];
+    os << ")\n";
+    for (const rt::Instruction &ins : f.body) {
+      os << "  ";
+      for (size_t i = 0; i < ins.results.size(); ++i) {
+        const rt::TensorDesc &t = p.tensors[ins.results[i]];
+        os << (i ? ", " : "") << "%" << t.id << ":" << shape(t);
+        if (t.arenaOffset != rt::kNoOffset)
+          os << "@" << t.arenaOffset;
+      }
+      os << " = " << ins.kernel << "(";
+      for (size_t i = 0; i < ins.operands.size(); ++i)
+        os << (i ? ", " : "") << "%" << ins.operands[i];
+      os << ")";
+      for (const rt::Attribute &a : ins.attrs) {
+        os << " " << a.name << "=";
+        switch (a.kind) {
+        case rt::Attribute::Kind::I64:
+          os << a.i;
+          break;
+        case rt::Attribute::Kind::F64:
+          os << a.f;
+          break;
+        case rt::Attribute::Kind::Str:
+          os << "\"" << a.s << "\"";
+          break;
+        case rt::Attribute::Kind::I64s:
+        case rt::Attribute::Kind::F64s: {
+          os << "[";
+          size_t n = a.kind == rt::Attribute::Kind::I64s ? a.ints.size()
+                                                        : a.floats.size();
+          for (size_t i = 0; i < n; ++i) {
+            os << (i ? "," : "");
+            if (a.kind == rt::Attribute::Kind::I64s)
+              os << a.ints[i];
+            else
+              os << a.floats[i];
+          }
+          os << "]";
+          break;
+        }
+        }
+      }
+      os << "\n";
+    }
+  }
+}
+
+} // namespace
+
+LogicalResult mp::lowerToRuntime(ModuleOp module, raw_ostream &os, bool text) {
+  rt::Program program;
+  Lowering lowering(program);
+  bool any = false;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isExternal() || func.isPrivate())
+      continue;
+    if (!func.getBody().hasOneBlock())
+      return func.emitError("mp-to-runtime: functions must have one block");
+    if (failed(lowering.lower(func)))
+      return failure();
+    any = true;
+  }
+  if (!any)
+    return module.emitError("mp-to-runtime: no public function to lower");
+  rt::planMemory(program);
+  std::string problem = rt::validateProgram(program);
+  if (!problem.empty())
+    return module.emitError("mp-to-runtime: the runtime rejects the program: ")
+           << problem;
+  if (text) {
+    printProgram(program, os);
+    return success();
+  }
+  std::vector<uint8_t> bytes;
+  rt::writeProgram(program, bytes);
+  os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+  return success();
+}
+
+void mp::registerMPToRuntimeTranslations() {
+  auto deps = [](DialectRegistry &registry) {
+    registry.insert<MPDialect, func::FuncDialect>();
+  };
+  static TranslateFromMLIRRegistration bin(
+      "mp-to-mpb", "Lower mp IR to a runtime program (.mpb)",
+      [](Operation *op, raw_ostream &os) -> LogicalResult {
+        auto module = dyn_cast<ModuleOp>(op);
+        if (!module)
+          return op->emitError("mp-to-mpb: expected a module");
+        return lowerToRuntime(module, os, /*text=*/false);
+      },
+      deps);
+  static TranslateFromMLIRRegistration text(
+      "mp-to-runtime-text",
+      "Lower mp IR to a runtime program and print it readably",
+      [](Operation *op, raw_ostream &os) -> LogicalResult {
+        auto module = dyn_cast<ModuleOp>(op);
+        if (!module)
+          return op->emitError("mp-to-runtime-text: expected a module");
+        return lowerToRuntime(module, os, /*text=*/true);
+      },
+      deps);
+}

@@ -1,0 +1,481 @@
+//===- mp-run.cpp - run an mp program (.mpb) ------------------------------===//
+//
+// Loads a program through the runtime's C ABI (no MLIR), binds its inputs
+// from .npy/.npz files or synthetic data, runs a function for a number of
+// steps and reports what happened. Data files with more rows than the
+// program's batch are iterated batch by batch (a dataset); with a
+// `train_step` function this is a training loop.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Npy.h"
+#include "mp_rt/mp_rt.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char *kUsage = R"(usage: mp-run PROGRAM.mpb [options]
+
+Runs a program compiled by mp-compile (or mp-translate --mp-to-mpb).
+
+  --device cpu|cuda       backend (default cpu; cuda reports "not built"
+                          unless the runtime was built with CUDA)
+  --function NAME         function to run (default: train_step if present,
+                          else forward, else the first)
+  --steps N               run it N times (default 1)
+  --input NAME=FILE.npy   bind an input or label tensor
+  --inputs FILE.npz       bind every input whose name is a member
+  --synthetic             fill unbound inputs with random data (floats
+                          ~ N(0,1), integers in [0, --int-high))
+  --int-high N            upper bound for synthetic integers (default 10)
+  --seed N                seed for synthetic data (default 0)
+  --every K               print the loss every K steps (default: 10 lines)
+  --print                 print every output tensor after the last step
+  --save-outputs F.npz    write the outputs after the last step
+  --save-params F.npz     write the parameters after the last step, keyed by
+                          their ONNX initializer names
+  --list                  list the program's tensors and functions, then exit
+  -h, --help              this text
+
+An input file with more rows than the tensor's first dim is a dataset: step
+s uses rows [s*B, (s+1)*B) modulo the number of whole batches.
+Exit status: 0 on success, 1 on any error (the message names the tensor).
+)";
+
+struct Options {
+  std::string program, device = "cpu", function;
+  long steps = 1, every = 0, intHigh = 10;
+  unsigned seed = 0;
+  bool synthetic = false, print = false, list = false;
+  std::map<std::string, std::string> inputFiles;
+  std::vector<std::string> npzFiles;
+  std::string saveOutputs, saveParams;
+};
+
+[[noreturn]] void die(const std::string &msg) {
+  std::fprintf(stderr, "mp-run: error: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+bool parseLong(const char *s, long &out) {
+  char *end;
+  errno = 0;
+  out = std::strtol(s, &end, 10);
+  return *s && !*end && errno == 0;
+}
+
+Options parseArgs(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char * {
+      if (i + 1 >= argc)
+        die("option '" + a + "' needs a value");
+      return argv[++i];
+    };
+    long n;
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (a == "--device")
+      o.device = value();
+    else if (a == "--function")
+      o.function = value();
+    else if (a == "--steps") {
+      if (!parseLong(value(), n) || n < 0)
+        die("--steps needs a non-negative integer");
+      o.steps = n;
+    } else if (a == "--every") {
+      if (!parseLong(value(), n) || n < 1)
+        die("--every needs a positive integer");
+      o.every = n;
+    } else if (a == "--int-high") {
+      if (!parseLong(value(), n) || n < 1)
+        die("--int-high needs a positive integer");
+      o.intHigh = n;
+    } else if (a == "--seed") {
+      if (!parseLong(value(), n) || n < 0)
+        die("--seed needs a non-negative integer");
+      o.seed = unsigned(n);
+    } else if (a == "--input") {
+      std::string v = value();
+      size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0)
+        die("--input wants NAME=FILE.npy, got '" + v + "'");
+      o.inputFiles[v.substr(0, eq)] = v.substr(eq + 1);
+    } else if (a == "--inputs")
+      o.npzFiles.push_back(value());
+    else if (a == "--synthetic")
+      o.synthetic = true;
+    else if (a == "--print")
+      o.print = true;
+    else if (a == "--list")
+      o.list = true;
+    else if (a == "--save-outputs")
+      o.saveOutputs = value();
+    else if (a == "--save-params")
+      o.saveParams = value();
+    else if (!a.empty() && a[0] == '-')
+      die("unknown option '" + a + "' (see --help)");
+    else if (o.program.empty())
+      o.program = a;
+    else
+      die("more than one program given ('" + o.program + "', '" + a + "')");
+  }
+  if (o.program.empty())
+    die("no program given (see --help)");
+  return o;
+}
+
+/// A bound input: its data, possibly several batches long.
+struct Feed {
+  mp_tensor_info info;
+  std::vector<uint8_t> data; // whole batches, in the tensor's dtype
+  int64_t batches = 1;
+};
+
+std::string shapeStr(const std::string &dtype, const int64_t *shape, int rank) {
+  std::string s = dtype + "[";
+  for (int i = 0; i < rank; ++i)
+    s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+/// Converts a loaded array to the tensor's dtype where that is lossless or
+/// ordinary (f64 data for an f32 tensor, i32 labels for an i64 tensor).
+std::string convert(const mp::npy::Array &a, const mp_tensor_info &t,
+                    std::vector<uint8_t> &out) {
+  std::string want = mp_dtype_name(t.dtype);
+  int64_t n = 1;
+  for (int64_t d : a.shape)
+    n *= d;
+  if (a.dtype == want) {
+    out = a.data;
+    return "";
+  }
+  if (want == "f32" && a.dtype == "f64") {
+    out.resize(n * 4);
+    for (int64_t i = 0; i < n; ++i) {
+      double d;
+      std::memcpy(&d, &a.data[i * 8], 8);
+      float f = float(d);
+      std::memcpy(&out[i * 4], &f, 4);
+    }
+    return "";
+  }
+  if (want == "i64" && a.dtype == "i32") {
+    out.resize(n * 8);
+    for (int64_t i = 0; i < n; ++i) {
+      int32_t v;
+      std::memcpy(&v, &a.data[i * 4], 4);
+      int64_t w = v;
+      std::memcpy(&out[i * 8], &w, 8);
+    }
+    return "";
+  }
+  return "wants " + want + ", the file has " + a.dtype;
+}
+
+void check(mp_context *ctx, mp_status s, const std::string &what) {
+  if (s != MP_OK)
+    die(what + ": " + mp_rt_last_error(ctx) + " (" + mp_status_string(s) + ")");
+}
+
+double scalarValue(const mp_tensor_info &t, const std::vector<uint8_t> &b,
+                   int64_t i) {
+  switch (t.dtype) {
+  case MP_DTYPE_F32: {
+    float f;
+    std::memcpy(&f, &b[i * 4], 4);
+    return f;
+  }
+  case MP_DTYPE_F64: {
+    double d;
+    std::memcpy(&d, &b[i * 8], 8);
+    return d;
+  }
+  case MP_DTYPE_I64: {
+    int64_t v;
+    std::memcpy(&v, &b[i * 8], 8);
+    return double(v);
+  }
+  case MP_DTYPE_I32: {
+    int32_t v;
+    std::memcpy(&v, &b[i * 4], 4);
+    return v;
+  }
+  case MP_DTYPE_BOOL:
+  case MP_DTYPE_U8:
+    return b[i];
+  case MP_DTYPE_I8:
+    return int8_t(b[i]);
+  case MP_DTYPE_F16:
+  case MP_DTYPE_BF16: {
+    uint16_t h;
+    std::memcpy(&h, &b[i * 2], 2);
+    uint32_t bits;
+    if (t.dtype == MP_DTYPE_BF16) {
+      bits = uint32_t(h) << 16;
+    } else {
+      uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1F,
+               man = h & 0x3FF;
+      if (exp == 0x1F)
+        bits = sign | 0x7F800000u | (man << 13);
+      else if (exp)
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+      else {
+        float f = std::ldexp(float(man), -24);
+        return (h & 0x8000u) ? -f : f;
+      }
+    }
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o = parseArgs(argc, argv);
+  mp_context *ctx = nullptr;
+  mp_status s = mp_rt_create_context(o.device.c_str(), &ctx);
+  if (s != MP_OK)
+    die("device '" + o.device + "': " + mp_rt_last_error(nullptr));
+  check(ctx, mp_rt_load_program_file(ctx, o.program.c_str()),
+        "cannot load '" + o.program + "'");
+
+  int32_t nt = 0, nf = 0;
+  check(ctx, mp_rt_num_tensors(ctx, &nt), "tensors");
+  check(ctx, mp_rt_num_functions(ctx, &nf), "functions");
+  std::vector<mp_tensor_info> tensors(nt);
+  for (int32_t i = 0; i < nt; ++i)
+    check(ctx, mp_rt_tensor_info_at(ctx, i, &tensors[i]), "tensor info");
+  std::vector<std::string> functions;
+  for (int32_t i = 0; i < nf; ++i) {
+    const char *name;
+    check(ctx, mp_rt_function_name(ctx, i, &name), "function name");
+    functions.push_back(name);
+  }
+  if (o.list) {
+    for (auto &t : tensors)
+      if (t.role != MP_ROLE_TRANSIENT)
+        std::printf("%-10s %-40s %s\n", mp_role_name(t.role), t.name,
+                    shapeStr(mp_dtype_name(t.dtype), t.shape, t.rank).c_str());
+    for (auto &f : functions)
+      std::printf("function   %s\n", f.c_str());
+    return 0;
+  }
+  if (functions.empty())
+    die("the program has no function");
+  std::string fn = o.function;
+  auto has = [&](const std::string &n) {
+    for (auto &f : functions)
+      if (f == n)
+        return true;
+    return false;
+  };
+  if (fn.empty())
+    fn = has("train_step") ? "train_step" : has("forward") ? "forward"
+                                                            : functions[0];
+  else if (!has(fn))
+    die("no function '" + fn + "' in the program");
+
+  // Bind inputs.
+  std::map<std::string, mp::npy::Array> files;
+  for (auto &path : o.npzFiles) {
+    std::string err = mp::npy::readNpz(path, files);
+    if (!err.empty())
+      die(err);
+  }
+  for (auto &[name, path] : o.inputFiles) {
+    mp::npy::Array a;
+    std::string err = mp::npy::readNpy(path, a);
+    if (!err.empty())
+      die(err);
+    files[name] = std::move(a);
+  }
+  std::vector<Feed> feeds;
+  std::mt19937_64 rng(o.seed);
+  for (auto &t : tensors) {
+    if (t.role != MP_ROLE_INPUT && t.role != MP_ROLE_LABEL)
+      continue;
+    Feed f{t, {}, 1};
+    std::string desc = shapeStr(mp_dtype_name(t.dtype), t.shape, t.rank);
+    auto it = files.find(t.name);
+    if (it != files.end()) {
+      const mp::npy::Array &a = it->second;
+      // Same shape, or a dataset: k * batch rows with the same inner dims.
+      bool inner = a.shape.size() == size_t(t.rank);
+      for (int i = 1; inner && i < t.rank; ++i)
+        inner = a.shape[i] == t.shape[i];
+      bool rank0 = t.rank == 0 && a.shape.empty();
+      if (!rank0 && (!inner || (t.rank > 0 && (t.shape[0] == 0 ||
+                                               a.shape[0] < t.shape[0]))))
+        die("input '" + std::string(t.name) + "' wants " + desc +
+            ", the file has " +
+            shapeStr(a.dtype, a.shape.data(), int(a.shape.size())));
+      std::string err = convert(a, t, f.data);
+      if (!err.empty())
+        die("input '" + std::string(t.name) + "' " + err);
+      if (t.rank > 0) {
+        f.batches = a.shape[0] / t.shape[0];
+        f.data.resize(size_t(f.batches) * t.num_bytes);
+      }
+      files.erase(it);
+    } else if (o.synthetic) {
+      f.data.resize(t.num_bytes);
+      std::normal_distribution<float> normal;
+      std::uniform_int_distribution<int64_t> ints(0, o.intHigh - 1);
+      for (int64_t i = 0; i < t.num_elements; ++i) {
+        switch (t.dtype) {
+        case MP_DTYPE_F32: {
+          float v = normal(rng);
+          std::memcpy(&f.data[i * 4], &v, 4);
+          break;
+        }
+        case MP_DTYPE_I64: {
+          int64_t v = ints(rng);
+          std::memcpy(&f.data[i * 8], &v, 8);
+          break;
+        }
+        case MP_DTYPE_I32: {
+          int32_t v = int32_t(ints(rng));
+          std::memcpy(&f.data[i * 4], &v, 4);
+          break;
+        }
+        case MP_DTYPE_BOOL:
+          f.data[i] = uint8_t(ints(rng) & 1);
+          break;
+        default:
+          die("--synthetic cannot fill input '" + std::string(t.name) +
+              "' of type " + mp_dtype_name(t.dtype));
+        }
+      }
+    } else {
+      die("input '" + std::string(t.name) + "' (" + desc +
+          ") is not bound; use --input " + t.name +
+          "=FILE.npy, --inputs FILE.npz or --synthetic");
+    }
+    feeds.push_back(std::move(f));
+  }
+  for (auto &[name, a] : files) {
+    std::string known;
+    for (auto &f : feeds)
+      known += std::string(known.empty() ? "" : ", ") + f.info.name;
+    die("no input named '" + name + "' in the program (inputs: " +
+        (known.empty() ? "none" : known) + ")");
+  }
+
+  const mp_tensor_info *loss = nullptr, *scale = nullptr, *skipped = nullptr;
+  for (auto &t : tensors) {
+    std::string n = t.name;
+    if (n == "loss" && t.num_elements == 1)
+      loss = &t;
+    if (n == "loss_scale" && t.num_elements == 1)
+      scale = &t;
+    if (n == "skipped" && t.num_elements == 1)
+      skipped = &t;
+  }
+  long every = o.every ? o.every : std::max<long>(1, o.steps / 10);
+  int64_t samples = 0, skippedSteps = 0;
+  std::vector<uint8_t> buf;
+  auto readScalar = [&](const mp_tensor_info *t) {
+    buf.resize(t->num_bytes);
+    check(ctx, mp_rt_read_tensor(ctx, t->name, buf.data(), buf.size()),
+          std::string("reading '") + t->name + "'");
+    return scalarValue(*t, buf, 0);
+  };
+  auto start = std::chrono::steady_clock::now();
+  for (long step = 0; step < o.steps; ++step) {
+    for (auto &f : feeds) {
+      int64_t b = step % f.batches;
+      check(ctx,
+            mp_rt_write_tensor(ctx, f.info.name,
+                               f.data.data() + size_t(b) * f.info.num_bytes,
+                               f.info.num_bytes),
+            std::string("binding '") + f.info.name + "'");
+    }
+    check(ctx, mp_rt_run(ctx, fn.c_str()),
+          "step " + std::to_string(step) + " of '" + fn + "'");
+    if (!feeds.empty() && feeds[0].info.rank > 0)
+      samples += feeds[0].info.shape[0];
+    if (skipped && readScalar(skipped) != 0)
+      ++skippedSteps;
+    if (loss && ((step + 1) % every == 0 || step + 1 == o.steps)) {
+      double l = readScalar(loss);
+      std::printf("step %6ld  loss %.6f", step + 1, l);
+      if (scale)
+        std::printf("  loss-scale %g", readScalar(scale));
+      std::printf("\n");
+      if (!std::isfinite(l))
+        std::fprintf(stderr, "mp-run: warning: the loss is %s at step %ld\n",
+                     std::isnan(l) ? "NaN" : "infinite", step + 1);
+    }
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                              start)
+                    .count();
+  if (o.steps > 0)
+    std::printf("%ld steps of '%s' on %s in %.3f s: %.1f steps/s, %.0f "
+                "samples/s%s\n",
+                o.steps, fn.c_str(), mp_rt_backend(ctx), secs,
+                o.steps / std::max(secs, 1e-9),
+                double(samples) / std::max(secs, 1e-9),
+                skipped ? (", skipped steps " + std::to_string(skippedSteps))
+                              .c_str()
+                        : "");
+
+  auto collect = [&](mp_role role, std::map<std::string, mp::npy::Array> &out) {
+    for (auto &t : tensors) {
+      if (t.role != role)
+        continue;
+      mp::npy::Array a;
+      a.dtype = mp_dtype_name(t.dtype);
+      a.shape.assign(t.shape, t.shape + t.rank);
+      a.data.resize(t.num_bytes);
+      check(ctx, mp_rt_read_tensor(ctx, t.name, a.data.data(), a.data.size()),
+            std::string("reading '") + t.name + "'");
+      out[t.name] = std::move(a);
+    }
+  };
+  if (o.print || !o.saveOutputs.empty()) {
+    std::map<std::string, mp::npy::Array> outs;
+    collect(MP_ROLE_OUTPUT, outs);
+    if (o.print)
+      for (auto &[name, a] : outs) {
+        mp_tensor_info info;
+        check(ctx, mp_rt_tensor_info(ctx, name.c_str(), &info), "info");
+        std::printf("%s %s =", name.c_str(),
+                    shapeStr(a.dtype, a.shape.data(), int(a.shape.size())).c_str());
+        for (int64_t i = 0; i < std::min<int64_t>(info.num_elements, 8); ++i)
+          std::printf(" %g", scalarValue(info, a.data, i));
+        std::printf(info.num_elements > 8 ? " ...\n" : "\n");
+      }
+    if (!o.saveOutputs.empty()) {
+      std::string err = mp::npy::writeNpz(o.saveOutputs, outs);
+      if (!err.empty())
+        die(err);
+    }
+  }
+  if (!o.saveParams.empty()) {
+    std::map<std::string, mp::npy::Array> params;
+    collect(MP_ROLE_PARAM, params);
+    std::string err = mp::npy::writeNpz(o.saveParams, params);
+    if (!err.empty())
+      die(err);
+  }
+  mp_rt_destroy_context(ctx);
+  return 0;
+}
