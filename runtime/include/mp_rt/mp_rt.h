@@ -88,6 +88,12 @@ const char *mp_rt_last_error(const mp_context *ctx);
 /* The backend name of a context ("cpu"). */
 const char *mp_rt_backend(const mp_context *ctx);
 
+/* Limits applied to programs loaded afterwards (0 keeps a limit as it is;
+ * defaults: 16 GiB per tensor, 64 GiB for all tensors and the arena). A
+ * program over a limit fails to load with MP_ERROR_INVALID_PROGRAM. */
+mp_status mp_rt_set_limits(mp_context *ctx, uint64_t max_tensor_bytes,
+                           uint64_t max_total_bytes);
+
 /* Loads (replacing any loaded program) and allocates state, copying the
  * initial data of params, optimizer/scaler state and constants. */
 mp_status mp_rt_load_program_file(mp_context *ctx, const char *path);

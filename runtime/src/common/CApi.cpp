@@ -24,6 +24,7 @@ struct mp_context {
   std::unordered_map<std::string, uint32_t> tensorsByName;
   std::unordered_map<std::string, size_t> functionsByName;
   std::string lastError;
+  ReadOptions limits;
 };
 
 namespace {
@@ -150,6 +151,17 @@ const char *mp_rt_backend(const mp_context *ctx) {
   return ctx ? ctx->backendName.c_str() : "";
 }
 
+mp_status mp_rt_set_limits(mp_context *ctx, uint64_t max_tensor_bytes,
+                           uint64_t max_total_bytes) {
+  if (!ctx)
+    return fail(nullptr, MP_ERROR_INVALID_ARGUMENT, "null context");
+  if (max_tensor_bytes)
+    ctx->limits.maxTensorBytes = max_tensor_bytes;
+  if (max_total_bytes)
+    ctx->limits.maxTotalBytes = max_total_bytes;
+  return MP_OK;
+}
+
 mp_status mp_rt_load_program_file(mp_context *ctx, const char *path) {
   if (!ctx)
     return fail(nullptr, MP_ERROR_INVALID_ARGUMENT, "null context");
@@ -157,7 +169,7 @@ mp_status mp_rt_load_program_file(mp_context *ctx, const char *path) {
     if (!path)
       return fail(ctx, MP_ERROR_INVALID_ARGUMENT, "null path");
     Program p;
-    std::string err = readProgramFile(path, p);
+    std::string err = readProgramFile(path, p, ctx->limits);
     if (!err.empty())
       return fail(ctx,
                   err.rfind("cannot", 0) == 0 ? MP_ERROR_IO
@@ -176,7 +188,7 @@ mp_status mp_rt_load_program_memory(mp_context *ctx, const void *data,
       return fail(ctx, MP_ERROR_INVALID_ARGUMENT, "null data");
     Program p;
     std::string err =
-        readProgram(static_cast<const uint8_t *>(data), size, p);
+        readProgram(static_cast<const uint8_t *>(data), size, p, ctx->limits);
     if (!err.empty())
       return fail(ctx, MP_ERROR_INVALID_PROGRAM, err);
     return loadParsed(ctx, std::move(p));

@@ -51,9 +51,12 @@ public:
     program = std::move(p);
     const Program &prog = *program;
     storage.clear();
+    arena.reset();
     views.assign(prog.tensors.size(), TensorView());
     plans.clear();
-    arena = std::make_unique<Buffer>(prog.arenaSize);
+    // Views first, with only constants backed (by the program's own bytes):
+    // every instruction is validated before any memory is allocated.
+    static uint64_t empty[1];
     for (const TensorDesc &t : prog.tensors) {
       TensorView &v = views[t.id];
       v.id = t.id;
@@ -61,18 +64,10 @@ public:
       v.role = t.role;
       v.shape = t.shape;
       v.name = &t.name;
-      if (t.role == Role::Transient) {
-        v.data = arena->data() + t.arenaOffset;
-      } else if (t.updates == kNoTensor) {
-        storage.push_back(std::make_unique<Buffer>(t.numBytes()));
-        v.data = storage.back()->data();
-        if (!t.data.empty())
-          std::memcpy(v.data, t.data.data(), t.data.size());
-      }
+      if (t.role == Role::Constant)
+        v.data = t.data.empty() ? reinterpret_cast<uint8_t *>(empty)
+                                : const_cast<uint8_t *>(t.data.data());
     }
-    for (const TensorDesc &t : prog.tensors)
-      if (t.updates != kNoTensor)
-        views[t.id].data = views[t.updates].data;
 
     const cpu::Registry &reg = cpu::registry();
     for (const Function &f : prog.functions) {
@@ -91,17 +86,6 @@ public:
           s.operands.push_back(id == kNoTensor ? nullptr : &views[id]);
         for (uint32_t id : ins.results)
           s.results.push_back(&views[id]);
-        for (size_t a = 0; a < s.results.size(); ++a)
-          for (size_t b = a + 1; b < s.results.size(); ++b)
-            if (overlaps(*s.results[a], *s.results[b]))
-              return Status::error(MP_ERROR_INVALID_PROGRAM,
-                                   where + "results " + std::to_string(a) +
-                                       " and " + std::to_string(b) +
-                                       " share memory");
-        for (TensorView *r : s.results)
-          for (TensorView *o : s.operands)
-            if (o && overlaps(*r, *o) && !s.info->inPlaceSafe)
-              s.scratch = true;
         KernelContext ctx(ins, s.operands, s.results, true, i);
         Status st = s.info->fn(ctx);
         if (st.ok() && !ctx.attrError.empty())
@@ -119,6 +103,41 @@ public:
       }
       plans.push_back(std::move(plan));
     }
+
+    // Storage: one buffer per persistent tensor, the arena for transients,
+    // `updates` tensors aliased onto their targets.
+    arena = std::make_unique<Buffer>(prog.arenaSize);
+    for (const TensorDesc &t : prog.tensors) {
+      TensorView &v = views[t.id];
+      if (t.role == Role::Transient) {
+        v.data = arena->data() + t.arenaOffset;
+      } else if (t.role != Role::Constant && t.updates == kNoTensor) {
+        storage.push_back(std::make_unique<Buffer>(t.numBytes()));
+        v.data = storage.back()->data();
+        if (!t.data.empty())
+          std::memcpy(v.data, t.data.data(), t.data.size());
+      }
+    }
+    for (const TensorDesc &t : prog.tensors)
+      if (t.updates != kNoTensor)
+        views[t.id].data = views[t.updates].data;
+
+    for (size_t fi = 0; fi < plans.size(); ++fi)
+      for (Step &s : plans[fi]) {
+        for (size_t a = 0; a < s.results.size(); ++a)
+          for (size_t b = a + 1; b < s.results.size(); ++b)
+            if (overlaps(*s.results[a], *s.results[b]))
+              return Status::error(
+                  MP_ERROR_INVALID_PROGRAM,
+                  "function '" + prog.functions[fi].name + "' instruction " +
+                      std::to_string(s.index) + ": results " +
+                      std::to_string(a) + " and " + std::to_string(b) +
+                      " share memory");
+        for (TensorView *r : s.results)
+          for (TensorView *o : s.operands)
+            if (o && overlaps(*r, *o) && !s.info->inPlaceSafe)
+              s.scratch = true;
+      }
     return Status::success();
   }
 

@@ -1,0 +1,257 @@
+//===- LoaderTest.cpp - .mpb parsing, validation and robustness -----------===//
+//
+// Truncation at every byte, corrupted headers and sizes, bad memory plans,
+// random mutations (never a crash), round trips, and the loader's checks
+// through the C ABI of every backend.
+//
+//===----------------------------------------------------------------------===//
+#include "Conformance.h"
+
+#include <random>
+
+namespace mp::rt::test {
+namespace {
+
+std::vector<uint8_t> bytesOf(const Program &p) {
+  std::vector<uint8_t> b;
+  writeProgram(p, b);
+  return b;
+}
+
+void putU32(std::vector<uint8_t> &b, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    b[at + size_t(i)] = uint8_t(v >> (8 * i));
+}
+
+/// Offset of the first tensor record's fields in a written program:
+/// header (12) + section tag/length (12) + tensor count (4).
+constexpr size_t kFirstTensor = 12 + 12 + 4;
+
+TEST(ProgramFormat, RoundTripIsByteIdentical) {
+  Program p = buildAffineRelu();
+  p.functions[0].body[0].attrs = {aI("i", -3), aF("f", 0.5), aInts("is", {1, -2}),
+                                  Attribute::ofFloats("fs", {1.5, -2.25}),
+                                  aS("s", "acc")};
+  ASSERT_EQ(validateProgram(p), "");
+  std::vector<uint8_t> a = bytesOf(p);
+  Program q;
+  ASSERT_EQ(readProgram(a.data(), a.size(), q), "");
+  EXPECT_EQ(bytesOf(q), a);
+  const Attribute *fs = q.functions[0].body[0].findAttr("fs");
+  ASSERT_NE(fs, nullptr);
+  EXPECT_EQ(fs->floats, (std::vector<double>{1.5, -2.25}));
+  EXPECT_EQ(q.tensors[1].data, p.tensors[1].data);
+  EXPECT_EQ(q.tensors[3].arenaOffset, p.tensors[3].arenaOffset);
+  // Little-endian header.
+  EXPECT_EQ(std::string(a.begin(), a.begin() + 4), "MPB1");
+  EXPECT_EQ(a[4], kFormatVersion);
+  EXPECT_EQ(a[5] | a[6] | a[7], 0);
+}
+
+TEST(ProgramFormat, TruncatedAtEveryOffsetFailsCleanly) {
+  std::vector<uint8_t> a = bytesOf(buildAffineRelu());
+  for (size_t n = 0; n < a.size(); ++n) {
+    std::vector<uint8_t> cut(a.begin(), a.begin() + long(n)); // exact size
+    Program q;
+    std::string err = readProgram(cut.data(), cut.size(), q);
+    EXPECT_FALSE(err.empty()) << "truncated at " << n;
+  }
+}
+
+TEST(ProgramFormat, HeaderErrors) {
+  std::vector<uint8_t> a = bytesOf(buildAffineRelu());
+  Program q;
+  auto bad = a;
+  bad[0] = 'X';
+  EXPECT_NE(readProgram(bad.data(), bad.size(), q).find("magic"), std::string::npos);
+  bad = a;
+  putU32(bad, 4, 2);
+  EXPECT_NE(readProgram(bad.data(), bad.size(), q).find("version 2"),
+            std::string::npos);
+  bad = a;
+  bad.push_back(0);
+  EXPECT_NE(readProgram(bad.data(), bad.size(), q).find("trailing"),
+            std::string::npos);
+  EXPECT_FALSE(readProgram(nullptr, 0, q).empty());
+}
+
+TEST(ProgramFormat, AbsurdSizesAreRejected) {
+  std::vector<uint8_t> a = bytesOf(buildAffineRelu());
+  Program q;
+  // Tensor count 0xFFFFFFFF.
+  auto bad = a;
+  putU32(bad, kFirstTensor - 4, 0xFFFFFFFFu);
+  std::string err = readProgram(bad.data(), bad.size(), q);
+  EXPECT_NE(err.find("tensor count"), std::string::npos) << err;
+  // Name length 0xFFFFFFFF (first tensor: id u32, then the name).
+  bad = a;
+  putU32(bad, kFirstTensor + 4, 0xFFFFFFF0u);
+  EXPECT_FALSE(readProgram(bad.data(), bad.size(), q).empty());
+
+  // Huge and negative dims, via the writer.
+  for (std::vector<int64_t> shape :
+       {std::vector<int64_t>{int64_t(1) << 40, int64_t(1) << 40},
+        std::vector<int64_t>{-1, 4}, std::vector<int64_t>{int64_t(1) << 62},
+        std::vector<int64_t>(40, 1)}) {
+    Program p = buildAffineRelu();
+    p.tensors[0].shape = shape;
+    std::vector<uint8_t> b = bytesOf(p);
+    err = readProgram(b.data(), b.size(), q);
+    EXPECT_FALSE(err.empty());
+  }
+  // A configurable limit.
+  ReadOptions small;
+  small.maxTensorBytes = 16;
+  err = readProgram(a.data(), a.size(), q, small);
+  EXPECT_NE(err.find("limit"), std::string::npos) << err;
+}
+
+TEST(ProgramFormat, StructuralErrors) {
+  auto expectInvalid = [](Program p, const std::string &needle) {
+    std::vector<uint8_t> b = bytesOf(p);
+    Program q;
+    std::string err = readProgram(b.data(), b.size(), q);
+    EXPECT_NE(err.find(needle), std::string::npos)
+        << "want '" << needle << "', got '" << err << "'";
+  };
+  Program p = buildAffineRelu();
+  p.tensors[2].data.pop_back();
+  expectInvalid(p, "bytes of its shape");
+  p = buildAffineRelu();
+  p.tensors[1].name = "x";
+  expectInvalid(p, "duplicate tensor name");
+  p = buildAffineRelu();
+  p.functions[0].body[0].operands[0] = 77;
+  expectInvalid(p, "out of range");
+  p = buildAffineRelu();
+  std::swap(p.functions[0].body[0], p.functions[0].body[1]);
+  expectInvalid(p, "before it is written");
+  p = buildAffineRelu();
+  p.functions[0].body[2].results = {0}; // writes the input: not
+  expectInvalid(p, "writes input");
+  p = buildAffineRelu();
+  p.tensors[4].arenaOffset = p.tensors[3].arenaOffset; // h and z overlap
+  expectInvalid(p, "share arena bytes");
+  p = buildAffineRelu();
+  p.tensors[4].arenaOffset = p.arenaSize; // out of the arena
+  expectInvalid(p, "outside the arena");
+  p = buildAffineRelu();
+  p.tensors[5].updates = 0; // output updating an input
+  expectInvalid(p, "updates");
+  p = buildAffineRelu();
+  p.functions[0].outputs = {3};
+  expectInvalid(p, "transient");
+}
+
+TEST(ProgramFormat, UnknownSectionsAreSkipped) {
+  std::vector<uint8_t> a = bytesOf(buildAffineRelu());
+  putU32(a, 8, 4); // 4 sections
+  for (char c : {'X', 'T', 'R', 'A'})
+    a.push_back(uint8_t(c));
+  for (int i = 0; i < 8; ++i)
+    a.push_back(i == 0 ? 3 : 0);
+  a.insert(a.end(), {1, 2, 3});
+  Program q;
+  EXPECT_EQ(readProgram(a.data(), a.size(), q), "");
+}
+
+TEST(ProgramFormat, PlannerReusesMemory) {
+  // A chain of 6 transients of 1 KiB: live ranges of length 2, so the plan
+  // needs 2 buffers, not 6.
+  Program p;
+  uint32_t prev = p.addTensor("x", DType::F32, {256}, Role::Input);
+  Function f;
+  f.name = "chain";
+  f.inputs = {prev};
+  for (int i = 0; i < 6; ++i) {
+    uint32_t t = p.addTensor("t" + std::to_string(i), DType::F32, {256},
+                             i == 5 ? Role::Output : Role::Transient);
+    Instruction ins;
+    ins.kernel = "relu";
+    ins.operands = {prev};
+    ins.results = {t};
+    f.body.push_back(ins);
+    prev = t;
+  }
+  f.outputs = {prev};
+  p.functions.push_back(f);
+  planMemory(p);
+  EXPECT_EQ(validateProgram(p), "");
+  EXPECT_EQ(p.arenaSize, 2048u);
+}
+
+//===----------------------------------------------------------------------===//
+// Through the C ABI, per backend
+//===----------------------------------------------------------------------===//
+
+TEST_P(Conformance, LoaderTruncationThroughTheABI) {
+  std::vector<uint8_t> a = bytesOf(buildAffineRelu());
+  for (size_t n = 0; n < a.size(); ++n) {
+    std::vector<uint8_t> cut(a.begin(), a.begin() + long(n));
+    mp_status s = mp_rt_load_program_memory(session->get(), cut.data(), n);
+    ASSERT_EQ(s, MP_ERROR_INVALID_PROGRAM) << "truncated at " << n;
+    ASSERT_NE(std::string(session->error()), "");
+  }
+  // A failed load leaves no program behind.
+  int32_t count;
+  EXPECT_EQ(mp_rt_num_tensors(session->get(), &count), MP_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(mp_rt_load_program_memory(session->get(), a.data(), a.size()), MP_OK);
+}
+
+TEST_P(Conformance, LoaderSurvivesRandomMutations) {
+  std::vector<uint8_t> a = bytesOf(buildAffineRelu());
+  std::mt19937 rng(42);
+  int loaded = 0;
+  // Mutated dims can ask for gigabytes: keep the test's allocations small.
+  ASSERT_EQ(mp_rt_set_limits(session->get(), 1 << 20, 1 << 22), MP_OK);
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::vector<uint8_t> b = a;
+    int flips = 1 + int(rng() % 4);
+    for (int k = 0; k < flips; ++k)
+      b[rng() % b.size()] = uint8_t(rng());
+    mp_status s = mp_rt_load_program_memory(session->get(), b.data(), b.size());
+    if (s == MP_OK) {
+      ++loaded;
+      mp_rt_run(session->get(), "forward"); // may fail, must not crash
+    } else {
+      ASSERT_NE(std::string(session->error()), "");
+    }
+  }
+  EXPECT_GT(loaded, 0); // some mutations only touch data bytes
+}
+
+TEST_P(Conformance, LoaderLimitsThroughTheABI) {
+  std::vector<uint8_t> a = bytesOf(buildAffineRelu());
+  ASSERT_EQ(mp_rt_set_limits(session->get(), 32, 0), MP_OK);
+  EXPECT_EQ(mp_rt_load_program_memory(session->get(), a.data(), a.size()),
+            MP_ERROR_INVALID_PROGRAM);
+  EXPECT_NE(session->error().find("limit of 32 bytes"), std::string::npos)
+      << session->error();
+  ASSERT_EQ(mp_rt_set_limits(session->get(), 1 << 20, 0), MP_OK);
+  EXPECT_EQ(mp_rt_load_program_memory(session->get(), a.data(), a.size()), MP_OK);
+}
+
+TEST_P(Conformance, LoaderKernelChecks) {
+  Program p = buildAffineRelu();
+  p.functions[0].body[2].kernel = "frobnicate";
+  EXPECT_EQ(session->load(p), MP_ERROR_UNSUPPORTED);
+  EXPECT_NE(session->error().find("unknown kernel 'frobnicate'"), std::string::npos);
+  p = buildAffineRelu();
+  p.functions[0].body[1].attrs = {aS("name", "/layer0/Add")};
+  EXPECT_EQ(session->load(p), MP_OK) << session->error(); // debug name allowed
+  p.functions[0].body[0].attrs = {aI("acc", 1), aS("name", "/layer0/MatMul")};
+  EXPECT_EQ(session->load(p), MP_ERROR_INVALID_PROGRAM);
+  EXPECT_NE(session->error().find("/layer0/MatMul"), std::string::npos)
+      << session->error();
+  EXPECT_NE(session->error().find("'acc' must be a string"), std::string::npos)
+      << session->error();
+  p = buildAffineRelu();
+  p.tensors[1].shape = {4, 4};
+  p.tensors[1].data.resize(64);
+  EXPECT_EQ(session->load(p), MP_ERROR_INVALID_PROGRAM);
+  EXPECT_NE(session->error().find("contraction"), std::string::npos)
+      << session->error();
+}
+
+} // namespace
+} // namespace mp::rt::test
