@@ -10,6 +10,8 @@
 // RUN: %python %mp_src/python/check_amp.py %t/bf16.mlir --target bf16 | FileCheck %s --check-prefix=AMP
 
 // CHECK-LABEL: func.func @forward
+// CHECK-SAME: mp.name = "bn1.running_mean", mp.role = "buffer"
+// CHECK-SAME: mp.name = "bn1.running_var", mp.role = "buffer"
 // CHECK: %[[C:.*]] = mp.conv {{.*}}mp.precision = #mp.precision<bf16>{{.*}} -> tensor<{{.*}}xbf16>
 // CHECK: mp.batch_norm %[[C]], {{.*}}training_mode = 1 : i64} : (tensor<{{.*}}xbf16>, tensor<{{[0-9]+}}xf32>, tensor<{{[0-9]+}}xf32>, tensor<{{[0-9]+}}xf32>, tensor<{{[0-9]+}}xf32>) -> (tensor<{{.*}}xbf16>, tensor<{{[0-9]+}}xf32>, tensor<{{[0-9]+}}xf32>)
 // CHECK: mp.max_pool {{.*}}mp.precision = #mp.precision<bf16>

@@ -1,16 +1,6 @@
 // The small CNN with an nn.AvgPool2d(4) global pool at opset 17. torch 1.13
 // exports AvgPool2d as Pad (constant mode, all-zero pads as an input) +
-// AveragePool, and the importer has no Pad handler yet:
-//   model.onnx:0:0: error: node '/pool2/Pad' (Pad): unsupported op
-// Minimal repro (mp-translate --import-onnx; onnxruntime runs it):
-//   <ir_version: 8, opset_import: ["" : 17]>
-//   pad_avgpool (float[1,2,4,4] x) => (float[1,2,1,1] y) {
-//     pads = Constant <value = int64[8] {0, 0, 0, 0, 0, 0, 0, 0}> ()
-//     p = Pad <mode = "constant"> (x, pads)
-//     y = AveragePool <kernel_shape = [4, 4], strides = [4, 4]> (p)
-//   }
-// Remove the XFAIL once Pad imports.
-// XFAIL: *
+// AveragePool; the importer folds the all-zero Pad away.
 //
 // REQUIRES: torch, onnxruntime
 // RUN: rm -rf %t && mkdir -p %t

@@ -187,11 +187,29 @@ LogicalResult Exporter::exportOp(Operation *op) {
   onnx::NodeProto node;
   node.set_op_type(it->second.str());
   node.set_name(nodeName);
-  for (Value v : op->getOperands()) {
+  for (auto [i, v] : llvm::enumerate(op->getOperands())) {
     auto n = names.find(v);
     if (n == names.end())
       return fail(op, "operand is not defined by an exported value");
-    node.add_input(n->second);
+    std::string name = n->second;
+    // ONNX LayerNormalization wants Scale and B in X's type; mp keeps them
+    // pinned to f32 under autocast, so the export casts them.
+    if (auto ln = dyn_cast<LayerNormOp>(op); ln && i > 0) {
+      Type want = getElementTypeOrSelf(ln.getX());
+      if (getElementTypeOrSelf(v) != want) {
+        onnx::NodeProto *c = graph.add_node();
+        c->set_op_type("Cast");
+        c->set_name(unique(nodeName + "_cast" + std::to_string(i)));
+        c->add_input(name);
+        name = unique(nodeName + ":cast" + std::to_string(i));
+        c->add_output(name);
+        auto *to = c->add_attribute();
+        to->set_name("to");
+        to->set_type(onnx::AttributeProto::INT);
+        to->set_i(io::dataTypeCode(want));
+      }
+    }
+    node.add_input(name);
   }
 
   // Attributes that ONNX-20 takes as inputs.
@@ -249,6 +267,15 @@ LogicalResult Exporter::exportOp(Operation *op) {
               return failure();
             return addInput(addScalar(op, nodeName + "_training_mode",
                                       b.getI1Type(), d.getTrainingMode()));
+          })
+          .Case<PadOp>([&](PadOp p) -> LogicalResult {
+            asInputs.insert("pads");
+            asInputs.insert("value");
+            if (failed(addInput(addInts(op, nodeName + "_pads", p.getPads()))))
+              return failure();
+            return addInput(addScalar(op, nodeName + "_value",
+                                      getElementTypeOrSelf(p.getData()),
+                                      p.getValue().convertToDouble()));
           })
           .Case<TriluOp>([&](TriluOp t) {
             asInputs.insert("k");

@@ -405,6 +405,49 @@ LogicalResult importDropout(Importer &im, NodeCtx &n) {
   return im.emit<DropoutOp>(n, {n.inputs[0]}, attrs);
 }
 
+LogicalResult importPad(Importer &im, NodeCtx &n) {
+  auto mode = im.takeAttr(n, "mode");
+  if (mode && cast<StringAttr>(*mode).getValue() != "constant")
+    return im.error(n, "mode '" + cast<StringAttr>(*mode).getValue() +
+                           "' is not supported (only constant)");
+  auto pads = im.constInts(n, 1, "pads");
+  if (failed(pads))
+    return failure();
+  int64_t rank = cast<RankedTensorType>(n.inputs[0].getType()).getRank();
+  SmallVector<int64_t> full(2 * rank, 0);
+  if (n.inputs.size() > 3 && n.inputs[3]) {
+    // Opset 18: pads apply to the listed axes only.
+    auto axes = im.constInts(n, 3, "axes");
+    if (failed(axes))
+      return failure();
+    if (pads->size() != 2 * axes->size())
+      return im.error(n, "pads must hold two entries per axis");
+    for (auto [i, ax] : llvm::enumerate(*axes)) {
+      if (ax < -rank || ax >= rank)
+        return im.error(n, "axis " + Twine(ax) + " is out of range");
+      int64_t a = ax < 0 ? ax + rank : ax;
+      full[a] = (*pads)[i];
+      full[a + rank] = (*pads)[i + axes->size()];
+    }
+  } else {
+    if ((int64_t)pads->size() != 2 * rank)
+      return im.error(n, "pads holds " + Twine(pads->size()) +
+                             " entries, expected " + Twine(2 * rank));
+    full.assign(pads->begin(), pads->end());
+  }
+  double value = 0;
+  if (n.inputs.size() > 2 && n.inputs[2]) {
+    auto v = im.constScalar(n, 2, "constant_value");
+    if (failed(v))
+      return failure();
+    value = *v;
+  }
+  return im.emit<PadOp>(
+      n, {n.inputs[0]},
+      {im.b.getNamedAttr("pads", im.i64Array(full)),
+       im.b.getNamedAttr("value", im.b.getF64FloatAttr(value))});
+}
+
 LogicalResult importTrilu(Importer &im, NodeCtx &n) {
   SmallVector<NamedAttribute> attrs = im.remainingAttrs(n);
   if (n.inputs.size() > 1 && n.inputs[1]) {
@@ -496,6 +539,7 @@ const llvm::StringMap<OpEntry> &opTable() {
     t["Split"] = {importSplit};
     t["Slice"] = {importSlice};
     t["Trilu"] = {importTrilu, 14};
+    t["Pad"] = {importPad, 11};
     t["Constant"] = {importConstant};
     t["Dropout"] = {importDropout};
     return t;
@@ -789,6 +833,18 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph,
         {b.getNamedAttr("mp.name", b.getStringAttr(vi.name()))}));
   }
   func::ReturnOp::create(b, func.getLoc(), results);
+  // Parameters read only as BatchNormalization running statistics are
+  // buffers: state the training step updates, never trains.
+  for (BlockArgument arg : func.getArguments()) {
+    auto role = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "mp.role");
+    if (!role || role.getValue() != "param" || arg.use_empty())
+      continue;
+    bool stats = llvm::all_of(arg.getUses(), [](OpOperand &use) {
+      return isa<BatchNormOp>(use.getOwner()) && use.getOperandNumber() >= 3;
+    });
+    if (stats)
+      func.setArgAttr(arg.getArgNumber(), "mp.role", b.getStringAttr("buffer"));
+  }
   // Constant inputs that became attributes leave dead constants behind.
   for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*body)))
     if (isOpTriviallyDead(&op))

@@ -272,3 +272,11 @@ func.func @logical_needs_bool(%a: tensor<4xi64>, %b: tensor<4xi64>) {
   %0 = mp.and %a, %b : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi1>
   return
 }
+
+// -----
+
+func.func @pad_crop(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{pads [0,-2,0,-2] crop dim 1 of size 3 below zero}}
+  %0 = mp.pad %x {pads = array<i64: 0, -2, 0, -2>} : (tensor<2x3xf32>) -> tensor<2x0xf32>
+  return
+}

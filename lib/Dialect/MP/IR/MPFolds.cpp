@@ -431,6 +431,13 @@ OpFoldResult GatherOp::fold(FoldAdaptor a) {
   return makeInt(rt, values);
 }
 
+OpFoldResult PadOp::fold(FoldAdaptor) {
+  if (llvm::all_of(getPads(), [](int64_t p) { return p == 0; }) &&
+      getData().getType() == getType())
+    return getData();
+  return {};
+}
+
 OpFoldResult ExpandOp::fold(FoldAdaptor a) {
   if (getInput().getType() == getType())
     return getInput();

@@ -1059,6 +1059,30 @@ MP_INFER(TriluOp) {
   return success();
 }
 
+MP_INFER(PadOp) {
+  RankedTensorType in = tensorOf(a.getData());
+  ArrayRef<int64_t> pads = a.getPads();
+  int64_t r = in.getRank();
+  if ((int64_t)pads.size() != 2 * r)
+    return fail(loc, "pads has " + Twine(pads.size()) +
+                         " entries, expected 2 x rank = " + Twine(2 * r));
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < r; ++i) {
+    int64_t d = in.getDimSize(i);
+    if (ShapedType::isDynamic(d)) {
+      shape.push_back(kDyn);
+      continue;
+    }
+    int64_t o = d + pads[i] + pads[i + r];
+    if (o < 0)
+      return fail(loc, "pads " + shapeStr(pads) + " crop dim " + Twine(i) +
+                           " of size " + Twine(d) + " below zero");
+    shape.push_back(o);
+  }
+  out.push_back(in.clone(shape));
+  return success();
+}
+
 /// The [start, end) dims that Shape-15 returns.
 static std::pair<int64_t, int64_t> shapeBounds(int64_t rank, int64_t start,
                                                std::optional<int64_t> end) {

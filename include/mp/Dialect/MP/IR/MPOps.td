@@ -464,6 +464,20 @@ def MP_TriluOp : MP_PureOp<"trilu"> {
   let results = (outs MP_Tensor:$output);
 }
 
+def MP_PadOp : MP_PureOp<"pad"> {
+  let summary = "pad with a constant (ONNX Pad, constant mode)";
+  let description = [{
+    `pads` holds [begin_0, ..., begin_n-1, end_0, ..., end_n-1] for every
+    dim (negative values crop); new elements are `value`. ONNX's pads,
+    constant_value and axes inputs become these attributes at import; the
+    reflect, edge and wrap modes are not supported.
+  }];
+  let arguments = (ins MP_Tensor:$data, DenseI64ArrayAttr:$pads,
+                       DefaultValuedAttr<F64Attr, "0.0">:$value);
+  let results = (outs MP_Tensor:$output);
+  let hasFolder = 1;
+}
+
 def MP_ShapeOp : MP_PureOp<"shape"> {
   let summary = "the shape of a tensor as 1-D i64 (ONNX Shape-15)";
   let arguments = (ins MP_Tensor:$data, DefaultValuedAttr<I64Attr, "0">:$start,
@@ -561,5 +575,6 @@ def MP_NegativeLogLikelihoodLossOp : MP_PureOp<"nll_loss"> {
                        DefaultValuedAttr<StrAttr, "\"mean\"">:$reduction);
   let results = (outs MP_Tensor:$loss);
 }
+
 
 #endif // MP_OPS_TD
