@@ -88,6 +88,69 @@ TEST_P(Conformance, ABIErrorPaths) {
   EXPECT_NE(std::string(mp_rt_last_error(nullptr)), "");
 }
 
+/// State updated through `updates` aliases: batch_norm's running stats, a
+/// step counter bumped by `add`, and a transpose written onto its own
+/// operand (not in-place safe: the backend must go through scratch).
+TEST_P(Conformance, UpdatesAliasStateInPlace) {
+  Program p;
+  auto bytes = [](DType dt, Shape s, std::vector<double> v) {
+    return HostTensor::of(dt, std::move(s), v).bytes;
+  };
+  uint32_t x = p.addTensor("x", DType::F32, {2, 2}, Role::Input);
+  uint32_t sc = p.addTensor("bn_scale", DType::F32, {2}, Role::Param,
+                            bytes(DType::F32, {2}, {1, 1}));
+  uint32_t bb = p.addTensor("bn_bias", DType::F32, {2}, Role::Param,
+                            bytes(DType::F32, {2}, {0, 0}));
+  uint32_t rm = p.addTensor("running_mean", DType::F32, {2}, Role::OptState);
+  uint32_t rv = p.addTensor("running_var", DType::F32, {2}, Role::OptState,
+                            bytes(DType::F32, {2}, {1, 1}));
+  uint32_t rmNew = p.addTensor("running_mean.new", DType::F32, {2}, Role::Output);
+  uint32_t rvNew = p.addTensor("running_var.new", DType::F32, {2}, Role::Output);
+  p.tensors[rmNew].updates = rm;
+  p.tensors[rvNew].updates = rv;
+  uint32_t y = p.addTensor("y", DType::F32, {2, 2}, Role::Output);
+  uint32_t step = p.addTensor("step", DType::I64, {}, Role::OptState);
+  uint32_t one = p.addTensor("one", DType::I64, {}, Role::Constant,
+                             bytes(DType::I64, {}, {1}));
+  uint32_t stepNew = p.addTensor("step.new", DType::I64, {}, Role::OptState);
+  p.tensors[stepNew].updates = step;
+  uint32_t m = p.addTensor("m", DType::F32, {2, 2}, Role::Param,
+                           bytes(DType::F32, {2, 2}, {1, 2, 3, 4}));
+  uint32_t mNew = p.addTensor("m.new", DType::F32, {2, 2}, Role::Param);
+  p.tensors[mNew].updates = m;
+  Function f;
+  f.name = "step";
+  f.inputs = {x};
+  f.outputs = {y, rmNew, rvNew, stepNew, mNew};
+  Instruction bn, add, tr;
+  bn.kernel = "batch_norm";
+  bn.operands = {x, sc, bb, rm, rv};
+  bn.results = {y, rmNew, rvNew};
+  bn.attrs = {aI("training_mode", 1), aF("momentum", 0.5)};
+  add.kernel = "add";
+  add.operands = {step, one};
+  add.results = {stepNew};
+  tr.kernel = "transpose";
+  tr.operands = {m};
+  tr.results = {mNew};
+  f.body = {bn, add, tr};
+  p.functions.push_back(f);
+  planMemory(p);
+  ASSERT_EQ(validateProgram(p), "");
+  ASSERT_EQ(session->load(p), MP_OK) << session->error();
+  ASSERT_EQ(session->write("x", HostTensor::f32({2, 2}, {1, 10, 3, 20})), MP_OK);
+  for (int i = 0; i < 2; ++i)
+    ASSERT_EQ(mp_rt_run(session->get(), "step"), MP_OK) << session->error();
+  // Batch mean per channel: {2, 15}; population var {1, 25}.
+  expectNear(session->read("running_mean").values(), {1.5, 11.25}, 1e-6);
+  expectNear(session->read("running_mean.new").values(), {1.5, 11.25}, 1e-6);
+  expectNear(session->read("running_var").values(), {1, 19}, 1e-5);
+  expectEq(session->read("step").values(), {2});
+  expectEq(session->read("m").values(), {1, 2, 3, 4}); // transposed twice
+  ASSERT_EQ(mp_rt_run(session->get(), "step"), MP_OK);
+  expectEq(session->read("m").values(), {1, 3, 2, 4});
+}
+
 TEST(CApi, ContextsAndNames) {
   mp_context *ctx = reinterpret_cast<mp_context *>(1);
   EXPECT_EQ(mp_rt_create_context("cuda", &ctx), MP_ERROR_NOT_BUILT);

@@ -10,6 +10,7 @@
 #include "mp_rt/mp_rt.h"
 #include "mp_rt/program.h"
 
+#include <algorithm>
 #include <exception>
 #include <new>
 #include <string>
@@ -155,10 +156,12 @@ mp_status mp_rt_set_limits(mp_context *ctx, uint64_t max_tensor_bytes,
                            uint64_t max_total_bytes) {
   if (!ctx)
     return fail(nullptr, MP_ERROR_INVALID_ARGUMENT, "null context");
+  // Capped so element counts and byte sizes always fit in int64.
+  const uint64_t cap = uint64_t(1) << 60;
   if (max_tensor_bytes)
-    ctx->limits.maxTensorBytes = max_tensor_bytes;
+    ctx->limits.maxTensorBytes = std::min(max_tensor_bytes, cap);
   if (max_total_bytes)
-    ctx->limits.maxTotalBytes = max_total_bytes;
+    ctx->limits.maxTotalBytes = std::min(max_total_bytes, cap);
   return MP_OK;
 }
 

@@ -108,7 +108,8 @@ Status reshapeKernel(KernelContext &c) {
       }
       if (target[i] < 0)
         return failAt(c, "negative shape entry");
-      prod *= target[i];
+      if (__builtin_mul_overflow(prod, target[i], &prod))
+        return failAt(c, "shape operand " + shapeStr(vals) + " overflows");
     }
     if (infer >= 0)
       target[size_t(infer)] = prod ? x.numel() / prod : 0;
@@ -722,7 +723,7 @@ Status rangeKernel(KernelContext &c) {
                            std::to_string(y.numel()));
     if (!c.validateOnly)
       for (int64_t i = 0; i < n; ++i) {
-        int64_t v = st + i * de;
+        int64_t v = int64_t(uint64_t(st) + uint64_t(i) * uint64_t(de));
         storeAs<int64_t>(&v, y.dtype, y.data + size_t(i) * dtypeSize(y.dtype),
                          1);
       }

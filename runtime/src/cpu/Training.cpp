@@ -308,7 +308,8 @@ Status lossScaleUpdateKernel(KernelContext &c) {
     storeF64(scale, 0, std::max(s * backoff, minScale));
     storeF64(tracker, 0, 0);
   } else {
-    int64_t t = scalarI64(tracker) + 1;
+    int64_t t = scalarI64(tracker);
+    t = t >= interval - 1 ? interval : t + 1;
     if (t >= interval) {
       storeF64(scale, 0, std::min(s * growth, maxScale));
       t = 0;

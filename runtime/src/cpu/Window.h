@@ -44,9 +44,9 @@ inline Status makeWindow(KernelContext &c, const Shape &in, const Shape &kernel,
     int64_t s = w.strides[d], dl = w.dilations[d], k = kernel[d];
     if (s < 1 || dl < 1 || k < 1)
       return c.error("strides, dilations and kernel sizes must be >= 1");
-    if (s > (int64_t(1) << 32) || dl > (int64_t(1) << 32) ||
-        k > (int64_t(1) << 32))
-      return c.error("window parameters are too large");
+    if (s > (int64_t(1) << 20) || dl > (int64_t(1) << 20) ||
+        k > (int64_t(1) << 34))
+      return c.error("strides and dilations must be <= 2^20");
     int64_t span = (k - 1) * dl + 1;
     if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
       int64_t o = (in[d] + s - 1) / s;
@@ -60,9 +60,9 @@ inline Status makeWindow(KernelContext &c, const Shape &in, const Shape &kernel,
     if (autoPad == "NOTSET") {
       w.padBegin[d] = pads[d];
       w.padEnd[d] = pads[nd + d];
-      if (pads[d] < 0 || pads[nd + d] < 0 || pads[d] > (int64_t(1) << 32) ||
-          pads[nd + d] > (int64_t(1) << 32))
-        return c.error("pads must be in [0, 2^32]");
+      if (pads[d] < 0 || pads[nd + d] < 0 || pads[d] > (int64_t(1) << 31) ||
+          pads[nd + d] > (int64_t(1) << 31))
+        return c.error("pads must be in [0, 2^31]");
     }
     int64_t avail = in[d] + w.padBegin[d] + w.padEnd[d] - span;
     if (avail < 0)
