@@ -26,6 +26,9 @@
 //  7. Cast minimization: an infer/clear op decided by rules 4-6 whose flip
 //     would remove casts (a single cheap op between neighbours of the other
 //     precision) is flipped.
+//  8. Backward ops made by autodiff (location FusedLoc<"grad">[forward])
+//     take the decision of their forward op, unless a node rule, the loss
+//     subgraph or an earlier mp.precision decided them.
 // Leaves (arguments, mp.constant, mp.cast results, constant_of_shape, range)
 // have no precision of their own: insert-casts converts them at their uses.
 // Ops without floating-point values (shape arithmetic) are not painted. Ops
@@ -233,6 +236,7 @@ private:
   void followInputs();
   void followUsers();
   void minimizeCasts();
+  void followForward();
   Value findLoss();
 
   func::FuncOp func;
@@ -575,6 +579,33 @@ void Painter::minimizeCasts() {
   }
 }
 
+/// Backward ops made by autodiff carry FusedLoc<"grad">[forward op's loc].
+bool isGradLoc(Location loc) {
+  auto f = dyn_cast<FusedLoc>(loc);
+  auto tag = f ? dyn_cast_or_null<StringAttr>(f.getMetadata()) : StringAttr();
+  return tag && tag.getValue() == "grad";
+}
+
+void Painter::followForward() {
+  // Forward ops by node name (the first op of that name not made by
+  // autodiff).
+  llvm::StringMap<Node *> forward;
+  for (Node &n : nodes)
+    if (!isGradLoc(n.op->getLoc()))
+      forward.try_emplace(n.name, &n);
+  for (Node &n : nodes) {
+    if (!isGradLoc(n.op->getLoc()) || n.rule == "node rule" ||
+        n.rule == "already decided" || n.rule == "loss subgraph")
+      continue;
+    Node *fwd = forward.lookup(n.name);
+    if (!fwd || fwd->dec == Dec::Flex)
+      continue;
+    decide(n, fwd->dec, "follows its forward op",
+           "backward of " + label(*fwd) + " (" + fwd->rule + ")", true);
+    n.denied = fwd->denied;
+  }
+}
+
 void Painter::run() {
   seed();
   lossSubgraph();
@@ -583,6 +614,7 @@ void Painter::run() {
   followInputs();
   followUsers();
   minimizeCasts();
+  followForward();
 }
 
 //===----------------------------------------------------------------------===//

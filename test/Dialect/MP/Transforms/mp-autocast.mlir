@@ -134,3 +134,23 @@ func.func @kept(%x: tensor<4x4xf32>) -> tensor<2xi64> {
   %1 = mp.shape %0 : (tensor<4x4xf32>) -> tensor<2xi64>
   return %1 : tensor<2xi64>
 }
+
+// -----
+
+// Backward ops (FusedLoc<"grad"> naming their forward op) follow the
+// forward op's decision: the Exp backward stays f32, the MatMul backward
+// low, even where data flow alone would decide otherwise.
+// CHECK-LABEL: func.func @backward_follows_forward
+// CHECK: mp.matmul {{.*}}mp.precision = #mp.precision<f16>
+// CHECK: mp.exp {{.*}}mp.precision = #mp.precision<f32>
+// CHECK: mp.mul {{.*}}mp.precision = #mp.precision<f32>
+// CHECK: mp.matmul {{.*}}mp.precision = #mp.precision<f16>
+#fwd_mm = loc("fc")
+#fwd_exp = loc("act")
+func.func @backward_follows_forward(%x: tensor<4x4xf32>, %w: tensor<4x4xf32>, %g: tensor<4x4xf32>) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
+  %0 = mp.matmul %x, %w : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32> loc(#fwd_mm)
+  %1 = mp.exp %0 : (tensor<4x4xf32>) -> tensor<4x4xf32> loc(#fwd_exp)
+  %2 = mp.mul %g, %0 : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32> loc(fused<"grad">[#fwd_exp])
+  %3 = mp.matmul %2, %w : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32> loc(fused<"grad">[#fwd_mm])
+  return %1, %3 : tensor<4x4xf32>, tensor<4x4xf32>
+}
