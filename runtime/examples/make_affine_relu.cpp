@@ -26,9 +26,9 @@ int main(int argc, char **argv) {
   }
   Program p;
   uint32_t x = p.addTensor("x", DType::F32, {2, 3}, Role::Input);
-  uint32_t w = p.addTensor("w", DType::F32, {3, 4}, Role::Param,
-                           floats({0.5f, -1, 0, 2, 1, 0.25f, -0.5f, 0, -1, 1, 1,
-                                   0.5f}));
+  uint32_t w =
+      p.addTensor("w", DType::F32, {3, 4}, Role::Param,
+                  floats({0.5f, -1, 0, 2, 1, 0.25f, -0.5f, 0, -1, 1, 1, 0.5f}));
   uint32_t b = p.addTensor("b", DType::F32, {4}, Role::Param,
                            floats({0.1f, 0.2f, -0.3f, 0}));
   uint32_t h = p.addTensor("h", DType::F32, {2, 4}, Role::Transient);

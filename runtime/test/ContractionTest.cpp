@@ -31,8 +31,9 @@ std::vector<double> refMatmul(const std::vector<double> &a,
 TEST_P(Conformance, Matmul2D) {
   int64_t M = 5, K = 7, N = 3;
   auto a = randomValues(M * K, 1), b = randomValues(K * N, 2);
-  auto r = run("matmul", {HostTensor::f32({M, K}, a), HostTensor::f32({K, N}, b)},
-               {{DType::F32, {M, N}}});
+  auto r =
+      run("matmul", {HostTensor::f32({M, K}, a), HostTensor::f32({K, N}, b)},
+          {{DType::F32, {M, N}}});
   ASSERT_RUN_OK(r);
   expectNear(r.results[0].values(), refMatmul(a, b, M, N, K), 1e-5);
 }
@@ -40,8 +41,9 @@ TEST_P(Conformance, Matmul2D) {
 TEST_P(Conformance, MatmulLargeUsesThreadsCorrectly) {
   int64_t M = 96, K = 80, N = 72;
   auto a = randomValues(M * K, 3), b = randomValues(K * N, 4);
-  auto r = run("matmul", {HostTensor::f32({M, K}, a), HostTensor::f32({K, N}, b)},
-               {{DType::F32, {M, N}}});
+  auto r =
+      run("matmul", {HostTensor::f32({M, K}, a), HostTensor::f32({K, N}, b)},
+          {{DType::F32, {M, N}}});
   ASSERT_RUN_OK(r);
   expectNear(r.results[0].values(), refMatmul(a, b, M, N, K), 1e-4);
 }
@@ -49,9 +51,10 @@ TEST_P(Conformance, MatmulLargeUsesThreadsCorrectly) {
 TEST_P(Conformance, MatmulBatchedBroadcast) {
   // [2,1,3,4] @ [3,4,2] -> [2,3,3,2]
   auto a = randomValues(2 * 3 * 4, 5), b = randomValues(3 * 4 * 2, 6);
-  auto r = run("matmul",
-               {HostTensor::f32({2, 1, 3, 4}, a), HostTensor::f32({3, 4, 2}, b)},
-               {{DType::F32, {2, 3, 3, 2}}});
+  auto r =
+      run("matmul",
+          {HostTensor::f32({2, 1, 3, 4}, a), HostTensor::f32({3, 4, 2}, b)},
+          {{DType::F32, {2, 3, 3, 2}}});
   ASSERT_RUN_OK(r);
   std::vector<double> want;
   for (int i = 0; i < 2; ++i)
@@ -87,7 +90,8 @@ TEST_P(Conformance, MatmulAccumulationType) {
   int64_t K = 4096;
   std::vector<double> ones(size_t(K), 1.0);
   for (DType dt : {DType::F16, DType::BF16}) {
-    auto a = HostTensor::of(dt, {1, K}, ones), b = HostTensor::of(dt, {K, 1}, ones);
+    auto a = HostTensor::of(dt, {1, K}, ones),
+         b = HostTensor::of(dt, {K, 1}, ones);
     auto r = run("matmul", {a, b}, {{dt, {1, 1}}});
     ASSERT_RUN_OK(r);
     EXPECT_EQ(r.results[0].get(0), 4096);
@@ -108,10 +112,12 @@ TEST_P(Conformance, MatmulAccumulationType) {
 TEST_P(Conformance, Gemm) {
   // A^T: A stored [K=3, M=2]; B^T: B stored [N=2, K=3].
   auto a = HostTensor::f32({3, 2}, {1, 4, 2, 5, 3, 6}); // A = [[1,2,3],[4,5,6]]
-  auto b = HostTensor::f32({2, 3}, {1, 0, 1, 0, 1, 0}); // B = [[1,0],[0,1],[1,0]]
+  auto b =
+      HostTensor::f32({2, 3}, {1, 0, 1, 0, 1, 0}); // B = [[1,0],[0,1],[1,0]]
   auto c = HostTensor::f32({2}, {100, 200});
-  auto r = run("gemm", {a, b, c}, {{DType::F32, {2, 2}}},
-               {aI("transA", 1), aI("transB", 1), aF("alpha", 2), aF("beta", 0.5)});
+  auto r =
+      run("gemm", {a, b, c}, {{DType::F32, {2, 2}}},
+          {aI("transA", 1), aI("transB", 1), aF("alpha", 2), aF("beta", 0.5)});
   ASSERT_RUN_OK(r);
   // A @ B = [[4, 2], [10, 5]]
   expectEq(r.results[0].values(), {58, 104, 70, 110});
@@ -120,10 +126,12 @@ TEST_P(Conformance, Gemm) {
   r = run("gemm", {at, bt}, {{DType::F32, {2, 2}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {4, 2, 10, 5});
-  r = run("gemm", {at, bt, HostTensor::f32({2, 1}, {1, 2})}, {{DType::F32, {2, 2}}});
+  r = run("gemm", {at, bt, HostTensor::f32({2, 1}, {1, 2})},
+          {{DType::F32, {2, 2}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {5, 3, 12, 7});
-  r = run("gemm", {at, bt, HostTensor::f32({3}, {1, 2, 3})}, {{DType::F32, {2, 2}}});
+  r = run("gemm", {at, bt, HostTensor::f32({3}, {1, 2, 3})},
+          {{DType::F32, {2, 2}}});
   EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM);
 }
 
@@ -186,7 +194,8 @@ TEST_P(Conformance, ConvHandComputed) {
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {12, 16, 24, 28});
   // pads 1, strides 2, bias.
-  r = run("conv", {x, w, HostTensor::f32({1}, {0.5})}, {{DType::F32, {1, 1, 2, 2}}},
+  r = run("conv", {x, w, HostTensor::f32({1}, {0.5})},
+          {{DType::F32, {1, 1, 2, 2}}},
           {aInts("pads", {1, 1, 1, 1}), aInts("strides", {2, 2}),
            aInts("kernel_shape", {2, 2})});
   ASSERT_RUN_OK(r);
@@ -205,21 +214,56 @@ struct ConvCase {
 TEST_P(Conformance, ConvMatchesNaiveReference) {
   std::vector<ConvCase> cases = {
       // 2-D, groups, strides, dilations, asymmetric pads.
-      {{2, 4, 7, 6}, {6, 2, 3, 2}, 2, {2, 1}, {1, 2}, {1, 0, 2, 1}, "NOTSET",
-       {2, 6, 4, 5}, true},
+      {{2, 4, 7, 6},
+       {6, 2, 3, 2},
+       2,
+       {2, 1},
+       {1, 2},
+       {1, 0, 2, 1},
+       "NOTSET",
+       {2, 6, 4, 5},
+       true},
       // 1-D.
       {{1, 3, 10}, {2, 3, 3}, 1, {3}, {1}, {0, 0}, "NOTSET", {1, 2, 3}, false},
       // 3-D depthwise.
-      {{1, 2, 4, 3, 3}, {2, 1, 2, 2, 2}, 2, {1, 1, 1}, {1, 1, 1},
-       {0, 0, 0, 0, 0, 0}, "NOTSET", {1, 2, 3, 2, 2}, true},
+      {{1, 2, 4, 3, 3},
+       {2, 1, 2, 2, 2},
+       2,
+       {1, 1, 1},
+       {1, 1, 1},
+       {0, 0, 0, 0, 0, 0},
+       "NOTSET",
+       {1, 2, 3, 2, 2},
+       true},
       // auto_pad SAME_UPPER / SAME_LOWER with stride 2 on odd input:
       // total pad 1 goes to the end (upper) or the beginning (lower).
-      {{1, 1, 5, 5}, {1, 1, 2, 2}, 1, {2, 2}, {1, 1}, {0, 0, 0, 0}, "SAME_UPPER",
-       {1, 1, 3, 3}, false},
-      {{1, 1, 5, 5}, {1, 1, 2, 2}, 1, {2, 2}, {1, 1}, {1, 1, 0, 0}, "SAME_LOWER",
-       {1, 1, 3, 3}, false},
-      {{1, 2, 5, 4}, {3, 2, 3, 3}, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, "VALID",
-       {1, 3, 3, 2}, true},
+      {{1, 1, 5, 5},
+       {1, 1, 2, 2},
+       1,
+       {2, 2},
+       {1, 1},
+       {0, 0, 0, 0},
+       "SAME_UPPER",
+       {1, 1, 3, 3},
+       false},
+      {{1, 1, 5, 5},
+       {1, 1, 2, 2},
+       1,
+       {2, 2},
+       {1, 1},
+       {1, 1, 0, 0},
+       "SAME_LOWER",
+       {1, 1, 3, 3},
+       false},
+      {{1, 2, 5, 4},
+       {3, 2, 3, 3},
+       1,
+       {1, 1},
+       {1, 1},
+       {0, 0, 0, 0},
+       "VALID",
+       {1, 3, 3, 2},
+       true},
   };
   unsigned seed = 10;
   for (const ConvCase &cc : cases) {
@@ -242,8 +286,8 @@ TEST_P(Conformance, ConvMatchesNaiveReference) {
     ASSERT_RUN_OK(r);
     Shape padBegin(cc.pads.begin(), cc.pads.begin() + long(nd));
     Shape ys = cc.ys;
-    auto want = refConv(xv, cc.xs, wv, cc.ws, cc.bias ? &bv : nullptr,
-                        cc.group, cc.strides, cc.dil, padBegin, ys);
+    auto want = refConv(xv, cc.xs, wv, cc.ws, cc.bias ? &bv : nullptr, cc.group,
+                        cc.strides, cc.dil, padBegin, ys);
     expectNear(r.results[0].values(), want, 1e-5, 0, cc.autoPad.c_str());
   }
 }

@@ -28,7 +28,8 @@ std::vector<UnaryCase> unaryCases() {
       {"tanh", [](double x) { return std::tanh(x); }, {}},
       {"sigmoid", [](double x) { return 1 / (1 + std::exp(-x)); }, {}},
       {"relu", [](double x) { return x > 0 ? x : 0; }, {}},
-      {"leaky_relu", [](double x) { return x >= 0 ? x : 0.2 * x; },
+      {"leaky_relu",
+       [](double x) { return x >= 0 ? x : 0.2 * x; },
        {aF("alpha", 0.2)}},
       {"leaky_relu", [](double x) { return x >= 0 ? x : 0.01 * x; }, {}},
       {"gelu",
@@ -37,8 +38,8 @@ std::vector<UnaryCase> unaryCases() {
       {"gelu",
        [](double x) {
          return 0.5 * x *
-                (1 + std::tanh(std::sqrt(2 / M_PI) *
-                               (x + 0.044715 * x * x * x)));
+                (1 +
+                 std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
        },
        {aS("approximate", "tanh")}},
   };
@@ -120,8 +121,8 @@ TEST_P(Conformance, BinaryBroadcasting) {
   auto c2 = HostTensor::f32({3, 1}, {100, 200, 300});
   r = run("add", {c3, c2}, {{DType::F32, {2, 3, 2}}});
   ASSERT_RUN_OK(r);
-  expectEq(r.results[0].values(), {101, 102, 201, 202, 301, 302, 103, 104, 203,
-                                   204, 303, 304});
+  expectEq(r.results[0].values(),
+           {101, 102, 201, 202, 301, 302, 103, 104, 203, 204, 303, 304});
   // Incompatible shapes and a wrong result shape fail at load.
   r = run("add", {a, HostTensor::f32({2}, {1, 2})}, {{DType::F32, {2, 3}}});
   EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM);
@@ -138,21 +139,22 @@ TEST_P(Conformance, BinaryIntegerSemantics) {
   expectEq(r.results[0].values(), {-3, 3, -2, 2}); // truncation
   r = run("div", {a, HostTensor::i64({1}, {0})}, {{DType::I64, {4}}});
   EXPECT_EQ(r.status, MP_ERROR_EXECUTION) << r.error;
-  r = run("mul", {HostTensor::of(DType::I8, {2}, {100, -100}),
-                  HostTensor::of(DType::I8, {2}, {2, 2})},
+  r = run("mul",
+          {HostTensor::of(DType::I8, {2}, {100, -100}),
+           HostTensor::of(DType::I8, {2}, {2, 2})},
           {{DType::I8, {2}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {-56, 56}); // wraps like numpy
 }
 
 TEST_P(Conformance, PowTakesAnyExponentType) {
-  auto r = run("pow",
-               {HostTensor::f32({3}, {2, 9, -2}), HostTensor::i64({3}, {3, 0, 2})},
-               {{DType::F32, {3}}});
+  auto r =
+      run("pow",
+          {HostTensor::f32({3}, {2, 9, -2}), HostTensor::i64({3}, {3, 0, 2})},
+          {{DType::F32, {3}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {8, 1, 4});
-  r = run("pow",
-          {HostTensor::f32({2}, {4, 2}), HostTensor::f32({}, {0.5})},
+  r = run("pow", {HostTensor::f32({2}, {4, 2}), HostTensor::f32({}, {0.5})},
           {{DType::F32, {2}}});
   ASSERT_RUN_OK(r);
   expectNear(r.results[0].values(), {2, std::sqrt(2.0)}, 1e-6);
@@ -174,8 +176,10 @@ TEST_P(Conformance, ComparisonsAndLogic) {
     ASSERT_RUN_OK(r);
     expectEq(r.results[0].values(), c.want, c.k);
   }
-  auto r = run("equal", {HostTensor::i64({3}, {1, 5, 7}), HostTensor::i64({3}, {1, 4, 7})},
-               {{DType::Bool, {3}}});
+  auto r =
+      run("equal",
+          {HostTensor::i64({3}, {1, 5, 7}), HostTensor::i64({3}, {1, 4, 7})},
+          {{DType::Bool, {3}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {1, 0, 1});
   auto p = HostTensor::boolean({2, 2}, {0, 0, 1, 1});
@@ -204,8 +208,9 @@ TEST_P(Conformance, VariadicMinMaxSum) {
   r = run("sum", {a}, {{DType::F32, {2, 2}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {1, 5, kNaN, -1});
-  r = run("max", {HostTensor::of(DType::I32, {3}, {1, -5, 9}),
-                  HostTensor::of(DType::I32, {3}, {2, -6, 8})},
+  r = run("max",
+          {HostTensor::of(DType::I32, {3}, {1, -5, 9}),
+           HostTensor::of(DType::I32, {3}, {2, -6, 8})},
           {{DType::I32, {3}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {2, -5, 9});
@@ -263,26 +268,28 @@ std::vector<uint16_t> castBits(Conformance &t, RunResult r) {
 TEST_P(Conformance, CastF32ToF16Rounding) {
   const double ulp1 = std::ldexp(1.0, -10); // f16 ulp at 1.0
   std::vector<double> in = {
-      1.0 + ulp1 / 2,            // tie -> even (1.0)
-      1.0 + 3 * ulp1 / 2,        // tie -> even (1 + 2 ulp)
-      1.0 + ulp1 / 2 + 1e-7,     // above the tie -> up
-      65504.0,                   // max finite
-      65519.99,                  // below the overflow tie: rounds to max
-      65520.0,                   // the tie at max: rounds to inf
-      -1e10,                     // overflow -> -inf
-      std::ldexp(1.0, -24),      // smallest subnormal
-      std::ldexp(1.0, -25),      // half of it: tie -> 0
-      std::ldexp(1.5, -25),      // above half: smallest subnormal
+      1.0 + ulp1 / 2,        // tie -> even (1.0)
+      1.0 + 3 * ulp1 / 2,    // tie -> even (1 + 2 ulp)
+      1.0 + ulp1 / 2 + 1e-7, // above the tie -> up
+      65504.0,               // max finite
+      65519.99,              // below the overflow tie: rounds to max
+      65520.0,               // the tie at max: rounds to inf
+      -1e10,                 // overflow -> -inf
+      std::ldexp(1.0, -24),  // smallest subnormal
+      std::ldexp(1.0, -25),  // half of it: tie -> 0
+      std::ldexp(1.5, -25),  // above half: smallest subnormal
       std::ldexp(1.0, -14) - std::ldexp(1.0, -25), // rounds up to min normal
-      -0.0, kInf, kNaN,
+      -0.0,
+      kInf,
+      kNaN,
   };
   auto r = run("cast", {HostTensor::f32({int64_t(in.size())}, in)},
                {{DType::F16, {int64_t(in.size())}}}, {aS("to", "f16")});
   ASSERT_RUN_OK(r);
   std::vector<uint16_t> b = castBits(*this, r);
-  std::vector<uint16_t> want = {0x3C00, 0x3C02, 0x3C01, 0x7BFF, 0x7BFF, 0x7C00,
-                                0xFC00, 0x0001, 0x0000, 0x0001, 0x0400, 0x8000,
-                                0x7C00};
+  std::vector<uint16_t> want = {0x3C00, 0x3C02, 0x3C01, 0x7BFF, 0x7BFF,
+                                0x7C00, 0xFC00, 0x0001, 0x0000, 0x0001,
+                                0x0400, 0x8000, 0x7C00};
   for (size_t i = 0; i < want.size(); ++i)
     EXPECT_EQ(b[i], want[i]) << "input " << in[i];
   EXPECT_EQ(b.back() & 0x7C00, 0x7C00);
@@ -291,12 +298,15 @@ TEST_P(Conformance, CastF32ToF16Rounding) {
 
 TEST_P(Conformance, CastF32ToBF16Rounding) {
   const double ulp1 = std::ldexp(1.0, -7);
-  std::vector<double> in = {1.0 + ulp1 / 2, 1.0 + 3 * ulp1 / 2,
+  std::vector<double> in = {1.0 + ulp1 / 2,
+                            1.0 + 3 * ulp1 / 2,
                             3.3895313892515355e38, // max bf16
                             3.4e38,                // rounds to inf
                             std::ldexp(1.0, -133), // smallest bf16 subnormal
                             std::ldexp(1.0, -134), // tie -> 0
-                            -0.0, kInf, kNaN};
+                            -0.0,
+                            kInf,
+                            kNaN};
   auto r = run("cast", {HostTensor::f32({int64_t(in.size())}, in)},
                {{DType::BF16, {int64_t(in.size())}}});
   ASSERT_RUN_OK(r);
@@ -319,8 +329,8 @@ TEST_P(Conformance, CastAcrossTypes) {
   // rounds up, while rounding through f32 first would round to the tie and
   // then to even (1.0).
   r = run("cast",
-          {HostTensor::of(DType::F64, {1}, {1 + std::ldexp(1.0, -11) +
-                                                std::ldexp(1.0, -40)})},
+          {HostTensor::of(DType::F64, {1},
+                          {1 + std::ldexp(1.0, -11) + std::ldexp(1.0, -40)})},
           {{DType::F16, {1}}});
   ASSERT_RUN_OK(r);
   EXPECT_EQ(r.results[0].bits16(0), 0x3C01);

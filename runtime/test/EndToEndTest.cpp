@@ -80,11 +80,13 @@ TEST_P(Conformance, ABIErrorPaths) {
   EXPECT_EQ(mp_rt_read_tensor(ctx, "nope", buf, 4), MP_ERROR_NOT_FOUND);
   EXPECT_EQ(mp_rt_read_tensor(ctx, "h", buf, 32), MP_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(mp_rt_read_tensor(ctx, "y", buf, 31), MP_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(mp_rt_write_tensor(ctx, "y", nullptr, 32), MP_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(mp_rt_write_tensor(ctx, "y", nullptr, 32),
+            MP_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(mp_rt_tensor_info_at(ctx, 99, nullptr), MP_ERROR_INVALID_ARGUMENT);
   mp_tensor_info info;
   EXPECT_EQ(mp_rt_tensor_info_at(ctx, -1, &info), MP_ERROR_NOT_FOUND);
-  EXPECT_EQ(mp_rt_load_program_memory(nullptr, buf, 4), MP_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(mp_rt_load_program_memory(nullptr, buf, 4),
+            MP_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(mp_rt_last_error(nullptr)), "");
 }
 
@@ -104,8 +106,10 @@ TEST_P(Conformance, UpdatesAliasStateInPlace) {
   uint32_t rm = p.addTensor("running_mean", DType::F32, {2}, Role::OptState);
   uint32_t rv = p.addTensor("running_var", DType::F32, {2}, Role::OptState,
                             bytes(DType::F32, {2}, {1, 1}));
-  uint32_t rmNew = p.addTensor("running_mean.new", DType::F32, {2}, Role::Output);
-  uint32_t rvNew = p.addTensor("running_var.new", DType::F32, {2}, Role::Output);
+  uint32_t rmNew =
+      p.addTensor("running_mean.new", DType::F32, {2}, Role::Output);
+  uint32_t rvNew =
+      p.addTensor("running_var.new", DType::F32, {2}, Role::Output);
   p.tensors[rmNew].updates = rm;
   p.tensors[rvNew].updates = rv;
   uint32_t y = p.addTensor("y", DType::F32, {2, 2}, Role::Output);
@@ -138,7 +142,8 @@ TEST_P(Conformance, UpdatesAliasStateInPlace) {
   planMemory(p);
   ASSERT_EQ(validateProgram(p), "");
   ASSERT_EQ(session->load(p), MP_OK) << session->error();
-  ASSERT_EQ(session->write("x", HostTensor::f32({2, 2}, {1, 10, 3, 20})), MP_OK);
+  ASSERT_EQ(session->write("x", HostTensor::f32({2, 2}, {1, 10, 3, 20})),
+            MP_OK);
   for (int i = 0; i < 2; ++i)
     ASSERT_EQ(mp_rt_run(session->get(), "step"), MP_OK) << session->error();
   // Batch mean per channel: {2, 15}; population var {1, 25}.
@@ -155,7 +160,8 @@ TEST(CApi, ContextsAndNames) {
   mp_context *ctx = reinterpret_cast<mp_context *>(1);
   EXPECT_EQ(mp_rt_create_context("cuda", &ctx), MP_ERROR_NOT_BUILT);
   EXPECT_EQ(ctx, nullptr);
-  EXPECT_NE(std::string(mp_rt_last_error(nullptr)).find("cuda"), std::string::npos);
+  EXPECT_NE(std::string(mp_rt_last_error(nullptr)).find("cuda"),
+            std::string::npos);
   EXPECT_EQ(mp_rt_create_context("tpu", &ctx), MP_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(mp_rt_create_context(nullptr, &ctx), MP_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(mp_rt_create_context("cpu", nullptr), MP_ERROR_INVALID_ARGUMENT);

@@ -30,9 +30,9 @@ constexpr size_t kFirstTensor = 12 + 12 + 4;
 
 TEST(ProgramFormat, RoundTripIsByteIdentical) {
   Program p = buildAffineRelu();
-  p.functions[0].body[0].attrs = {aI("i", -3), aF("f", 0.5), aInts("is", {1, -2}),
-                                  Attribute::ofFloats("fs", {1.5, -2.25}),
-                                  aS("s", "acc")};
+  p.functions[0].body[0].attrs = {
+      aI("i", -3), aF("f", 0.5), aInts("is", {1, -2}),
+      Attribute::ofFloats("fs", {1.5, -2.25}), aS("s", "acc")};
   ASSERT_EQ(validateProgram(p), "");
   std::vector<uint8_t> a = bytesOf(p);
   Program q;
@@ -64,7 +64,8 @@ TEST(ProgramFormat, HeaderErrors) {
   Program q;
   auto bad = a;
   bad[0] = 'X';
-  EXPECT_NE(readProgram(bad.data(), bad.size(), q).find("magic"), std::string::npos);
+  EXPECT_NE(readProgram(bad.data(), bad.size(), q).find("magic"),
+            std::string::npos);
   bad = a;
   putU32(bad, 4, 2);
   EXPECT_NE(readProgram(bad.data(), bad.size(), q).find("version 2"),
@@ -195,8 +196,10 @@ TEST_P(Conformance, LoaderTruncationThroughTheABI) {
   }
   // A failed load leaves no program behind.
   int32_t count;
-  EXPECT_EQ(mp_rt_num_tensors(session->get(), &count), MP_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(mp_rt_load_program_memory(session->get(), a.data(), a.size()), MP_OK);
+  EXPECT_EQ(mp_rt_num_tensors(session->get(), &count),
+            MP_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(mp_rt_load_program_memory(session->get(), a.data(), a.size()),
+            MP_OK);
 }
 
 TEST_P(Conformance, LoaderSurvivesRandomMutations) {
@@ -229,7 +232,8 @@ TEST_P(Conformance, LoaderLimitsThroughTheABI) {
   EXPECT_NE(session->error().find("limit of 32 bytes"), std::string::npos)
       << session->error();
   ASSERT_EQ(mp_rt_set_limits(session->get(), 1 << 20, 0), MP_OK);
-  EXPECT_EQ(mp_rt_load_program_memory(session->get(), a.data(), a.size()), MP_OK);
+  EXPECT_EQ(mp_rt_load_program_memory(session->get(), a.data(), a.size()),
+            MP_OK);
 }
 
 /// A program touching many kernels and attribute kinds, for mutation tests.
@@ -243,13 +247,13 @@ Program buildZoo() {
   uint32_t lab = p.addTensor("labels", DType::I64, {2}, Role::Label);
   uint32_t cw = p.addTensor("conv_w", DType::F32, {4, 3, 3, 3}, Role::Param,
                             f32({4, 3, 3, 3}, w));
-  uint32_t gw = p.addTensor("gemm_w", DType::F32, {16, 5}, Role::Param,
-                            f32({16, 5}, w2));
+  uint32_t gw =
+      p.addTensor("gemm_w", DType::F32, {16, 5}, Role::Param, f32({16, 5}, w2));
   uint32_t m = p.addTensor("m", DType::F32, {16, 5}, Role::OptState);
   uint32_t v = p.addTensor("v", DType::F32, {16, 5}, Role::OptState);
   uint32_t st = p.addTensor("t", DType::F32, {}, Role::OptState);
-  uint32_t scale = p.addTensor("scale", DType::F32, {}, Role::Scaler,
-                               f32({}, {1024}));
+  uint32_t scale =
+      p.addTensor("scale", DType::F32, {}, Role::Scaler, f32({}, {1024}));
   uint32_t tracker = p.addTensor("tracker", DType::I64, {}, Role::Scaler);
   uint32_t shp = p.addTensor("shape", DType::I64, {2}, Role::Constant,
                              HostTensor::i64({2}, {2, 16}).bytes);
@@ -258,22 +262,26 @@ Program buildZoo() {
   auto T = [&](const char *n, DType dt, Shape s) {
     return p.addTensor(n, dt, std::move(s), Role::Transient);
   };
-  uint32_t c = T("c", DType::F32, {2, 4, 4, 4}), r = T("r", DType::F32, {2, 4, 4, 4});
-  uint32_t mp = T("mp", DType::F32, {2, 4, 2, 2}), fl = T("fl", DType::F32, {2, 16});
+  uint32_t c = T("c", DType::F32, {2, 4, 4, 4}),
+           r = T("r", DType::F32, {2, 4, 4, 4});
+  uint32_t mp = T("mp", DType::F32, {2, 4, 2, 2}),
+           fl = T("fl", DType::F32, {2, 16});
   uint32_t gm = T("gm", DType::F32, {2, 5}), ln = T("ln", DType::F32, {2, 5});
-  uint32_t mean = T("mean", DType::F32, {2, 1}), inv = T("inv", DType::F32, {2, 1});
+  uint32_t mean = T("mean", DType::F32, {2, 1}),
+           inv = T("inv", DType::F32, {2, 1});
   uint32_t loss = p.addTensor("loss", DType::F32, {}, Role::Output);
   uint32_t lp = T("lp", DType::F32, {2, 5}), ga = T("ga", DType::F32, {2, 3});
   uint32_t sl = T("sl", DType::F32, {2, 2}), tr = T("tr", DType::F32, {2, 2});
   uint32_t h = T("h", DType::F16, {2, 2}), dr = T("dr", DType::F16, {2, 2});
-  uint32_t mask = T("mask", DType::Bool, {2, 2}), fin = T("fin", DType::Bool, {});
+  uint32_t mask = T("mask", DType::Bool, {2, 2}),
+           fin = T("fin", DType::Bool, {});
   uint32_t red = T("red", DType::F32, {5}), gg = T("gg", DType::F32, {16, 5});
   Function f;
   f.name = "train_step";
   f.inputs = {x, lab};
   f.outputs = {loss};
-  auto I = [&](const char *k, std::vector<uint32_t> ops, std::vector<uint32_t> res,
-               std::vector<Attribute> a = {}) {
+  auto I = [&](const char *k, std::vector<uint32_t> ops,
+               std::vector<uint32_t> res, std::vector<Attribute> a = {}) {
     Instruction i;
     i.kernel = k;
     i.operands = std::move(ops);
@@ -281,22 +289,27 @@ Program buildZoo() {
     i.attrs = std::move(a);
     f.body.push_back(i);
   };
-  I("conv", {x, cw, kNoTensor}, {c}, {aInts("pads", {1, 1, 1, 1}), aI("group", 1)});
+  I("conv", {x, cw, kNoTensor}, {c},
+    {aInts("pads", {1, 1, 1, 1}), aI("group", 1)});
   I("relu", {c}, {r});
-  I("max_pool", {r}, {mp}, {aInts("kernel_shape", {2, 2}), aInts("strides", {2, 2})});
+  I("max_pool", {r}, {mp},
+    {aInts("kernel_shape", {2, 2}), aInts("strides", {2, 2})});
   I("reshape", {mp, shp}, {fl});
   I("gemm", {fl, gw}, {gm}, {aF("alpha", 1.0), aI("transB", 0)});
   I("layer_norm", {gm, red}, {ln, mean, inv}, {aI("axis", -1)});
-  I("softmax_cross_entropy_loss", {gm, lab}, {loss, lp}, {aS("reduction", "mean")});
+  I("softmax_cross_entropy_loss", {gm, lab}, {loss, lp},
+    {aS("reduction", "mean")});
   I("gather", {lp, idx}, {ga}, {aI("axis", 1)});
-  I("slice", {ga}, {sl}, {aInts("starts", {0, 0}), aInts("ends", {2, 3}),
-                          aInts("steps", {1, 2})});
+  I("slice", {ga}, {sl},
+    {aInts("starts", {0, 0}), aInts("ends", {2, 3}), aInts("steps", {1, 2})});
   I("transpose", {sl}, {tr}, {aInts("perm", {1, 0})});
   I("cast", {tr}, {h}, {aS("to", "f16")});
-  I("dropout", {h}, {dr, mask}, {aF("ratio", 0.5), aI("training_mode", 1), aI("seed", 3)});
+  I("dropout", {h}, {dr, mask},
+    {aF("ratio", 0.5), aI("training_mode", 1), aI("seed", 3)});
   I("all_finite", {dr, gm}, {fin});
   I("mul", {gw, gw}, {gg});
-  I("adam_update", {gw, gg, m, v, st, kNoTensor, kNoTensor}, {}, {aF("lr", 0.1)});
+  I("adam_update", {gw, gg, m, v, st, kNoTensor, kNoTensor}, {},
+    {aF("lr", 0.1)});
   I("loss_scale_update", {scale, tracker, fin}, {}, {aI("growth_interval", 2)});
   // reduce_mean makes layer_norm's scale: it runs first.
   Instruction rm;
@@ -316,7 +329,8 @@ TEST_P(Conformance, ZooLoadsAndSurvivesMutations) {
   ASSERT_EQ(session->load(zoo), MP_OK) << session->error();
   std::vector<float> x(2 * 3 * 16, 0.5f);
   int64_t labels[2] = {1, 4};
-  ASSERT_EQ(mp_rt_write_tensor(session->get(), "x", x.data(), x.size() * 4), MP_OK);
+  ASSERT_EQ(mp_rt_write_tensor(session->get(), "x", x.data(), x.size() * 4),
+            MP_OK);
   ASSERT_EQ(mp_rt_write_tensor(session->get(), "labels", labels, 16), MP_OK);
   ASSERT_EQ(mp_rt_run(session->get(), "train_step"), MP_OK) << session->error();
   EXPECT_TRUE(std::isfinite(session->read("loss").get(0)));
@@ -337,7 +351,8 @@ TEST_P(Conformance, ZooLoadsAndSurvivesMutations) {
       // Mostly small edits of existing values, sometimes arbitrary bytes.
       b[at] = rng() % 4 ? uint8_t(b[at] + 1 + rng() % 3) : uint8_t(rng());
     }
-    if (mp_rt_load_program_memory(session->get(), b.data(), b.size()) == MP_OK) {
+    if (mp_rt_load_program_memory(session->get(), b.data(), b.size()) ==
+        MP_OK) {
       ++loaded;
       mp_rt_write_tensor(session->get(), "x", x.data(), x.size() * 4);
       mp_rt_run(session->get(), "train_step");
@@ -350,7 +365,8 @@ TEST_P(Conformance, LoaderKernelChecks) {
   Program p = buildAffineRelu();
   p.functions[0].body[2].kernel = "frobnicate";
   EXPECT_EQ(session->load(p), MP_ERROR_UNSUPPORTED);
-  EXPECT_NE(session->error().find("unknown kernel 'frobnicate'"), std::string::npos);
+  EXPECT_NE(session->error().find("unknown kernel 'frobnicate'"),
+            std::string::npos);
   p = buildAffineRelu();
   p.functions[0].body[1].attrs = {aS("name", "/layer0/Add")};
   EXPECT_EQ(session->load(p), MP_OK) << session->error(); // debug name allowed

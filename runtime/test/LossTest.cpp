@@ -62,8 +62,8 @@ TEST_P(Conformance, SoftmaxCrossEntropyReductions) {
   ASSERT_RUN_OK(r);
   expectNear(r.results[0].values(), {per[0], 0, per[2]}, 1e-6);
   // Out-of-range labels are a run-time error.
-  r = run("softmax_cross_entropy_loss", {scores, HostTensor::i64({3}, {0, 4, 1})},
-          {{DType::F32, {}}});
+  r = run("softmax_cross_entropy_loss",
+          {scores, HostTensor::i64({3}, {0, 4, 1})}, {{DType::F32, {}}});
   EXPECT_EQ(r.status, MP_ERROR_EXECUTION) << r.error;
 }
 
@@ -71,16 +71,19 @@ TEST_P(Conformance, SoftmaxCrossEntropySpatialAndLowPrecision) {
   // N=1, C=2, D=3: class axis is 1.
   std::vector<double> s = {0, 1, 2, 2, 1, 0};
   auto labels = HostTensor::of(DType::I32, {1, 3}, {1, 0, 1});
-  auto r = run("softmax_cross_entropy_loss", {HostTensor::f32({1, 2, 3}, s), labels},
-               {{DType::F32, {1, 3}}}, {aS("reduction", "none")});
+  auto r =
+      run("softmax_cross_entropy_loss", {HostTensor::f32({1, 2, 3}, s), labels},
+          {{DType::F32, {1, 3}}}, {aS("reduction", "none")});
   ASSERT_RUN_OK(r);
   double l2 = std::log(1 + std::exp(-2.0)), l0 = std::log(2.0);
   expectNear(r.results[0].values(), {l2, l0, 2 + l2}, 1e-6);
   // f16 scores: computed in f32, rounded once.
   r = run("softmax_cross_entropy_loss",
-          {HostTensor::of(DType::F16, {1, 2, 3}, s), labels}, {{DType::F16, {}}});
+          {HostTensor::of(DType::F16, {1, 2, 3}, s), labels},
+          {{DType::F16, {}}});
   ASSERT_RUN_OK(r);
-  HostTensor want = HostTensor::of(DType::F16, {1}, {float((2 + l2 + l0 + l2) / 3)});
+  HostTensor want =
+      HostTensor::of(DType::F16, {1}, {float((2 + l2 + l0 + l2) / 3)});
   expectEq(r.results[0].values(), want.values());
 }
 
@@ -97,7 +100,8 @@ TEST_P(Conformance, NllLoss) {
           {aS("reduction", "none"), aI("ignore_index", 0)});
   ASSERT_RUN_OK(r);
   expectNear(r.results[0].values(), {0, -lp[7], -lp[10]}, 1e-6);
-  r = run("nll_loss", {input, labels}, {{DType::F32, {}}, {DType::F32, {3, 4}}});
+  r = run("nll_loss", {input, labels},
+          {{DType::F32, {}}, {DType::F32, {3, 4}}});
   EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM); // nll has one result
 }
 

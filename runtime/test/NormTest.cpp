@@ -11,8 +11,8 @@ const double kInf = std::numeric_limits<double>::infinity();
 TEST_P(Conformance, SoftmaxAndLogSoftmax) {
   // [2, 3, 2], axis 1.
   std::vector<double> x = {1, -1, 2, 0, 3, 1, 0.5, 1000, 0.5, 1001, 0.5, 1002};
-  auto r = run("softmax", {HostTensor::f32({2, 3, 2}, x)}, {{DType::F32, {2, 3, 2}}},
-               {aI("axis", 1)});
+  auto r = run("softmax", {HostTensor::f32({2, 3, 2}, x)},
+               {{DType::F32, {2, 3, 2}}}, {aI("axis", 1)});
   ASSERT_RUN_OK(r);
   auto rl = run("log_softmax", {HostTensor::f32({2, 3, 2}, x)},
                 {{DType::F32, {2, 3, 2}}}, {aI("axis", -2)});
@@ -44,9 +44,10 @@ TEST_P(Conformance, LayerNorm) {
   std::vector<double> x = {1, 2, 3, 4, -1, 0, 1, 5};
   auto scale = HostTensor::f32({4}, {1, 2, 0.5, 1});
   auto bias = HostTensor::f32({4}, {0, 1, 0, -1});
-  auto r = run("layer_norm", {HostTensor::f32({2, 4}, x), scale, bias},
-               {{DType::F32, {2, 4}}, {DType::F32, {2, 1}}, {DType::F32, {2, 1}}},
-               {aI("axis", -1), aF("epsilon", 1e-5)});
+  auto r =
+      run("layer_norm", {HostTensor::f32({2, 4}, x), scale, bias},
+          {{DType::F32, {2, 4}}, {DType::F32, {2, 1}}, {DType::F32, {2, 1}}},
+          {aI("axis", -1), aF("epsilon", 1e-5)});
   ASSERT_RUN_OK(r);
   std::vector<double> want, mean, inv;
   std::vector<double> sc = {1, 2, 0.5, 1}, b = {0, 1, 0, -1};
@@ -58,7 +59,8 @@ TEST_P(Conformance, LayerNorm) {
       v += (x[size_t(o * 4 + i)] - m) * (x[size_t(o * 4 + i)] - m) / 4;
     double is = 1 / std::sqrt(v + 1e-5);
     for (int i = 0; i < 4; ++i)
-      want.push_back((x[size_t(o * 4 + i)] - m) * is * sc[size_t(i)] + b[size_t(i)]);
+      want.push_back((x[size_t(o * 4 + i)] - m) * is * sc[size_t(i)] +
+                     b[size_t(i)]);
     mean.push_back(m);
     inv.push_back(is);
   }
@@ -85,8 +87,9 @@ TEST_P(Conformance, BatchNormInferenceAndTraining) {
   auto b = HostTensor::f32({2}, {0, 1});
   auto mean = HostTensor::f32({2}, {2, 25});
   auto var = HostTensor::f32({2}, {1, 100});
-  auto r = run("batch_norm", {HostTensor::f32({2, 2, 2}, x), scale, b, mean, var},
-               {{DType::F32, {2, 2, 2}}}, {aF("epsilon", 0)});
+  auto r =
+      run("batch_norm", {HostTensor::f32({2, 2, 2}, x), scale, b, mean, var},
+          {{DType::F32, {2, 2, 2}}}, {aF("epsilon", 0)});
   ASSERT_RUN_OK(r);
   expectNear(r.results[0].values(),
              {-1, 0, 1 + 2 * (10 - 25) / 10.0, 1 + 2 * (20 - 25) / 10.0, 1, 2,
@@ -104,8 +107,8 @@ TEST_P(Conformance, BatchNormInferenceAndTraining) {
               1.5 * i0, 1 + 5 * i1 * 2, 1 + 15 * i1 * 2},
              1e-5);
   expectNear(r.results[1].values(), {2 * 0.9 + 2.5 * 0.1, 25}, 1e-5);
-  expectNear(r.results[2].values(), {1 * 0.9 + 1.25 * 0.1, 100 * 0.9 + 125 * 0.1},
-             1e-4);
+  expectNear(r.results[2].values(),
+             {1 * 0.9 + 1.25 * 0.1, 100 * 0.9 + 125 * 0.1}, 1e-4);
 }
 
 TEST_P(Conformance, MaxPool) {
@@ -164,11 +167,12 @@ TEST_P(Conformance, AveragePool) {
   // covers only element 5 and no padding, so the divisor is 1.
   auto X5 = HostTensor::f32({1, 1, 5}, {1, 2, 3, 4, 5});
   r = run("average_pool", {X5}, {{DType::F32, {1, 1, 3}}},
-          {aInts("kernel_shape", {2}), aInts("strides", {2}), aI("ceil_mode", 1),
-           aI("count_include_pad", 1)});
+          {aInts("kernel_shape", {2}), aInts("strides", {2}),
+           aI("ceil_mode", 1), aI("count_include_pad", 1)});
   ASSERT_RUN_OK(r);
   expectNear(r.results[0].values(), {1.5, 3.5, 5}, 1e-6);
-  r = run("global_average_pool", {HostTensor::f32({1, 2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8})},
+  r = run("global_average_pool",
+          {HostTensor::f32({1, 2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8})},
           {{DType::F32, {1, 2, 1, 1}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {2.5, 6.5});

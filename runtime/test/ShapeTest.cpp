@@ -13,17 +13,21 @@ std::vector<double> iota(int n, double start = 0) {
 
 TEST_P(Conformance, ReshapeFlattenSqueezeUnsqueeze) {
   auto x = HostTensor::f32({2, 3, 4}, iota(24));
-  auto r = run("reshape", {x, HostTensor::i64({2}, {0, -1})}, {{DType::F32, {2, 12}}});
+  auto r = run("reshape", {x, HostTensor::i64({2}, {0, -1})},
+               {{DType::F32, {2, 12}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), iota(24));
   // A constant shape operand is checked at load time.
-  r = run("reshape", {x, HostTensor::i64({2}, {4, -1}).withRole(Role::Constant)},
+  r = run("reshape",
+          {x, HostTensor::i64({2}, {4, -1}).withRole(Role::Constant)},
           {{DType::F32, {2, 12}}});
   EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM) << r.error;
   // A bound one at run time.
-  r = run("reshape", {x, HostTensor::i64({2}, {4, -1})}, {{DType::F32, {2, 12}}});
+  r = run("reshape", {x, HostTensor::i64({2}, {4, -1})},
+          {{DType::F32, {2, 12}}});
   EXPECT_EQ(r.status, MP_ERROR_EXECUTION) << r.error;
-  r = run("reshape", {HostTensor::f32({0, 3}, {}), HostTensor::i64({2}, {3, 0})},
+  r = run("reshape",
+          {HostTensor::f32({0, 3}, {}), HostTensor::i64({2}, {3, 0})},
           {{DType::F32, {3, 0}}}, {aI("allowzero", 1)});
   ASSERT_RUN_OK(r);
   r = run("flatten", {x}, {{DType::F32, {6, 4}}}, {aI("axis", 2)});
@@ -39,15 +43,16 @@ TEST_P(Conformance, ReshapeFlattenSqueezeUnsqueeze) {
   ASSERT_RUN_OK(r);
   r = run("squeeze", {y}, {{DType::F32, {1, 1}}}, {aInts("axes", {1})});
   EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM);
-  r = run("unsqueeze", {HostTensor::f32({3}, {1, 2, 3})}, {{DType::F32, {1, 3, 1}}},
-          {aInts("axes", {0, -1})});
+  r = run("unsqueeze", {HostTensor::f32({3}, {1, 2, 3})},
+          {{DType::F32, {1, 3, 1}}}, {aInts("axes", {0, -1})});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {1, 2, 3});
 }
 
 TEST_P(Conformance, Transpose) {
   auto x = HostTensor::f32({2, 3, 4}, iota(24));
-  auto r = run("transpose", {x}, {{DType::F32, {4, 2, 3}}}, {aInts("perm", {2, 0, 1})});
+  auto r = run("transpose", {x}, {{DType::F32, {4, 2, 3}}},
+               {aInts("perm", {2, 0, 1})});
   ASSERT_RUN_OK(r);
   std::vector<double> want;
   for (int k = 0; k < 4; ++k)
@@ -55,10 +60,12 @@ TEST_P(Conformance, Transpose) {
       for (int j = 0; j < 3; ++j)
         want.push_back(i * 12 + j * 4 + k);
   expectEq(r.results[0].values(), want);
-  r = run("transpose", {HostTensor::f32({2, 3}, iota(6))}, {{DType::F32, {3, 2}}});
+  r = run("transpose", {HostTensor::f32({2, 3}, iota(6))},
+          {{DType::F32, {3, 2}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {0, 3, 1, 4, 2, 5});
-  r = run("transpose", {x}, {{DType::F32, {4, 2, 3}}}, {aInts("perm", {2, 0, 0})});
+  r = run("transpose", {x}, {{DType::F32, {4, 2, 3}}},
+          {aInts("perm", {2, 0, 0})});
   EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM);
 }
 
@@ -85,9 +92,9 @@ TEST_P(Conformance, ConcatAndSplit) {
 
 TEST_P(Conformance, Slice) {
   auto x = HostTensor::f32({3, 4}, iota(12));
-  auto r = run("slice", {x}, {{DType::F32, {2, 2}}},
-               {aInts("starts", {1, 0}), aInts("ends", {3, 4}),
-                aInts("steps", {1, 2})});
+  auto r = run(
+      "slice", {x}, {{DType::F32, {2, 2}}},
+      {aInts("starts", {1, 0}), aInts("ends", {3, 4}), aInts("steps", {1, 2})});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {4, 6, 8, 10});
   // Negative steps, clamping of huge and negative bounds, explicit axes.
@@ -148,13 +155,14 @@ TEST_P(Conformance, ScatterElements) {
     ASSERT_RUN_OK(r);
     expectEq(r.results[0].values(), c.want, c.red);
   }
-  auto r = run("scatter_elements", {data, HostTensor::i64({1, 2}, {1, 0}),
-                                    HostTensor::f32({1, 2}, {9, 8})},
-               {{DType::F32, {2, 3}}});
+  auto r = run(
+      "scatter_elements",
+      {data, HostTensor::i64({1, 2}, {1, 0}), HostTensor::f32({1, 2}, {9, 8})},
+      {{DType::F32, {2, 3}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {1, 8, 1, 9, 2, 2});
-  r = run("scatter_elements", {data, HostTensor::i64({1, 1}, {5}),
-                               HostTensor::f32({1, 1}, {9})},
+  r = run("scatter_elements",
+          {data, HostTensor::i64({1, 1}, {5}), HostTensor::f32({1, 1}, {9})},
           {{DType::F32, {2, 3}}}, {aI("axis", 1)});
   EXPECT_EQ(r.status, MP_ERROR_EXECUTION);
 }
@@ -167,16 +175,19 @@ TEST_P(Conformance, ScatterND) {
                {aS("reduction", "add")});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {0, 1, 112, 223, 4, 5, 36, 47});
-  r = run("scatter_nd", {data, HostTensor::i64({2, 2}, {0, 1, 3, 0}),
-                         HostTensor::f32({2}, {-1, -2})},
+  r = run("scatter_nd",
+          {data, HostTensor::i64({2, 2}, {0, 1, 3, 0}),
+           HostTensor::f32({2}, {-1, -2})},
           {{DType::F32, {4, 2}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {0, -1, 2, 3, 4, 5, -2, 7});
 }
 
 TEST_P(Conformance, ExpandAndTrilu) {
-  auto r = run("expand", {HostTensor::f32({3, 1}, {1, 2, 3}), HostTensor::i64({3}, {2, 1, 2})},
-               {{DType::F32, {2, 3, 2}}});
+  auto r =
+      run("expand",
+          {HostTensor::f32({3, 1}, {1, 2, 3}), HostTensor::i64({3}, {2, 1, 2})},
+          {{DType::F32, {2, 3, 2}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3});
   auto m = HostTensor::f32({3, 3}, iota(9, 1));
@@ -205,29 +216,33 @@ TEST_P(Conformance, ShapeSizeRangeConstantOfShape) {
   r = run("size", {x}, {{DType::I64, {}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {24});
-  r = run("range", {HostTensor::f32({}, {1}), HostTensor::f32({}, {2}),
-                    HostTensor::f32({}, {0.25})},
+  r = run("range",
+          {HostTensor::f32({}, {1}), HostTensor::f32({}, {2}),
+           HostTensor::f32({}, {0.25})},
           {{DType::F32, {4}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {1, 1.25, 1.5, 1.75});
-  r = run("range", {HostTensor::i64({}, {10}), HostTensor::i64({}, {4}),
-                    HostTensor::i64({}, {-3})},
+  r = run("range",
+          {HostTensor::i64({}, {10}), HostTensor::i64({}, {4}),
+           HostTensor::i64({}, {-3})},
           {{DType::I64, {2}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {10, 7});
-  r = run("range", {HostTensor::i64({}, {0}), HostTensor::i64({}, {5}),
-                    HostTensor::i64({}, {1})},
+  r = run("range",
+          {HostTensor::i64({}, {0}), HostTensor::i64({}, {5}),
+           HostTensor::i64({}, {1})},
           {{DType::I64, {4}}});
   EXPECT_EQ(r.status, MP_ERROR_EXECUTION);
-  r = run("constant_of_shape", {HostTensor::i64({2}, {2, 2})}, {{DType::F16, {2, 2}}},
-          {aF("value", 1.5)});
+  r = run("constant_of_shape", {HostTensor::i64({2}, {2, 2})},
+          {{DType::F16, {2, 2}}}, {aF("value", 1.5)});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {1.5, 1.5, 1.5, 1.5});
   r = run("constant_of_shape", {HostTensor::i64({1}, {3})}, {{DType::I64, {3}}},
           {aI("value", -7)});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {-7, -7, -7});
-  r = run("constant_of_shape", {HostTensor::i64({1}, {2})}, {{DType::F32, {2}}});
+  r = run("constant_of_shape", {HostTensor::i64({1}, {2})},
+          {{DType::F32, {2}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {0, 0});
 }

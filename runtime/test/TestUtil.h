@@ -224,8 +224,7 @@ public:
   RunResult runKernel(const std::string &kernel,
                       const std::vector<HostTensor> &operands,
                       const std::vector<ResultSpec> &results,
-                      const std::vector<Attribute> &attrs = {},
-                      int runs = 1) {
+                      const std::vector<Attribute> &attrs = {}, int runs = 1) {
     Program p;
     Function f;
     f.name = "main";
@@ -241,8 +240,8 @@ public:
       std::vector<uint8_t> data;
       if (t.role != Role::Input && t.role != Role::Label)
         data = t.bytes;
-      uint32_t id = p.addTensor("in" + std::to_string(i), t.dtype, t.shape,
-                                t.role, data);
+      uint32_t id =
+          p.addTensor("in" + std::to_string(i), t.dtype, t.shape, t.role, data);
       ins.operands.push_back(id);
       if (t.role == Role::Input || t.role == Role::Label)
         f.inputs.push_back(id);
@@ -263,8 +262,8 @@ public:
       return r;
     }
     for (size_t i = 0; i < operands.size(); ++i)
-      if (!operands[i].absent && (operands[i].role == Role::Input ||
-                                  operands[i].role == Role::Label))
+      if (!operands[i].absent &&
+          (operands[i].role == Role::Input || operands[i].role == Role::Label))
         write("in" + std::to_string(i), operands[i]);
     for (int k = 0; k < runs && r.status == MP_OK; ++k)
       r.status = mp_rt_run(ctx, "main");
@@ -275,9 +274,8 @@ public:
     for (size_t i = 0; i < results.size(); ++i)
       r.results.push_back(read("out" + std::to_string(i)));
     for (size_t i = 0; i < operands.size(); ++i)
-      r.operands.push_back(operands[i].absent
-                               ? HostTensor::none()
-                               : read("in" + std::to_string(i)));
+      r.operands.push_back(operands[i].absent ? HostTensor::none()
+                                              : read("in" + std::to_string(i)));
     return r;
   }
 

@@ -36,7 +36,8 @@ struct OptProgram {
     std::vector<double> init;
   };
   OptProgram(const std::string &kernel, const std::vector<Slot> &slots,
-             std::vector<Attribute> attrs, const std::vector<ResultSpec> &res = {}) {
+             std::vector<Attribute> attrs,
+             const std::vector<ResultSpec> &res = {}) {
     Function f;
     f.name = "step";
     Instruction ins;
@@ -78,11 +79,10 @@ Slot none() { return {"", DType::F32, {}, Role::Input, {}}; }
 
 class OptRunner {
 public:
-  OptRunner(Session &s, const OptProgram &op) : s(s) {
-    status = s.load(op.p);
-  }
+  OptRunner(Session &s, const OptProgram &op) : s(s) { status = s.load(op.p); }
   mp_status step(const std::vector<double> &g, double invScale = 1,
-                 bool found = false, bool scaled = false, bool flagged = false) {
+                 bool found = false, bool scaled = false,
+                 bool flagged = false) {
     mp_status st = s.write("grad", HostTensor::f32({4}, g));
     if (st == MP_OK && scaled)
       st = s.write("inv_scale", HostTensor::f32({}, {invScale}));
@@ -103,29 +103,39 @@ struct TorchRef {
 
 std::vector<TorchRef> torchRefs() {
   return {
-      {"sgd_plain", "sgd_update", {aF("lr", 0.1)},
+      {"sgd_plain",
+       "sgd_update",
+       {aF("lr", 0.1)},
        {5.299999714e-01, -1.460000157e+00, 2.119999886e+00, 2.750000060e-01},
-       {}, {}, {}},
-      {"sgd_momentum", "sgd_update",
+       {},
+       {},
+       {}},
+      {"sgd_momentum",
+       "sgd_update",
        {aF("lr", 0.1), aF("momentum", 0.9), aF("dampening", 0.1),
         aF("weight_decay", 0.01)},
        {5.685656667e-01, -1.615459204e+00, 2.165867567e+00, 4.089441299e-01},
        {-2.298317999e-01, 1.730211020e+00, -9.748387337e-01, -1.344290376e+00},
-       {}, {}},
-      {"sgd_nesterov", "sgd_update",
+       {},
+       {}},
+      {"sgd_nesterov",
+       "sgd_update",
        {aF("lr", 0.1), aF("momentum", 0.9), aI("nesterov", 1),
         aF("weight_decay", 0.05)},
        {5.747240186e-01, -1.758701444e+00, 2.209635258e+00, 5.093724728e-01},
        {-1.796857715e-01, 1.707537532e+00, -8.459490538e-01, -1.329494834e+00},
-       {}, {}},
-      {"adam", "adam_update",
+       {},
+       {}},
+      {"adam",
+       "adam_update",
        {aF("lr", 0.01), aF("beta1", 0.9), aF("beta2", 0.999), aF("eps", 1e-8),
         aF("weight_decay", 0.1)},
        {5.230584145e-01, -1.279998302e+00, 2.015728712e+00, 1.376661062e-01},
        {},
        {-1.137319207e-02, 1.555349976e-01, -5.792559311e-02, -1.329286247e-01},
        {2.754392335e-05, 9.874396492e-04, 1.993652841e-04, 6.706489250e-03}},
-      {"adamw", "adamw_update",
+      {"adamw",
+       "adamw_update",
        {aF("lr", 0.01), aF("beta1", 0.9), aF("beta2", 0.999), aF("eps", 1e-8),
         aF("weight_decay", 0.1)},
        {5.249997973e-01, -1.276223779e+00, 2.023208380e+00, 1.374375373e-01},
@@ -137,15 +147,18 @@ std::vector<TorchRef> torchRefs() {
 
 /// Operand slots for a reference, with optional unscale / skip operands.
 std::vector<Slot> slotsFor(const TorchRef &ref, bool unscale, bool skip) {
-  Slot inv = unscale ? Slot{"inv_scale", DType::F32, {}, Role::Input, {}} : none();
-  Slot flag = skip ? Slot{"found_inf", DType::Bool, {}, Role::Input, {}} : none();
+  Slot inv =
+      unscale ? Slot{"inv_scale", DType::F32, {}, Role::Input, {}} : none();
+  Slot flag =
+      skip ? Slot{"found_inf", DType::Bool, {}, Role::Input, {}} : none();
   if (ref.kernel == "sgd_update") {
     bool mom = !ref.buf.empty();
-    return {param(), grad(), mom ? state("momentum_buffer") : none(), inv, flag,
-            mom ? state("step", {}) : none()};
+    return {param(), grad(), mom ? state("momentum_buffer") : none(),
+            inv,     flag,   mom ? state("step", {}) : none()};
   }
-  return {param(), grad(), state("exp_avg"), state("exp_avg_sq"),
-          state("step", {}), inv, flag};
+  return {
+      param(), grad(), state("exp_avg"), state("exp_avg_sq"), state("step", {}),
+      inv,     flag};
 }
 
 TEST_P(Conformance, OptimizersMatchPyTorch) {
@@ -155,7 +168,8 @@ TEST_P(Conformance, OptimizersMatchPyTorch) {
     ASSERT_EQ(run.status, MP_OK) << ref.name << ": " << session->error();
     for (int t = 1; t <= 3; ++t)
       ASSERT_EQ(run.step(gradAt(t)), MP_OK) << session->error();
-    expectNear(session->read("param").values(), ref.param, 2e-7, 1e-6, ref.name);
+    expectNear(session->read("param").values(), ref.param, 2e-7, 1e-6,
+               ref.name);
     if (!ref.buf.empty())
       expectNear(session->read("momentum_buffer").values(), ref.buf, 2e-7, 1e-6,
                  ref.name);
@@ -185,14 +199,16 @@ TEST_P(Conformance, OptimizersFuseUnscaleAndSkip) {
           << session->error();
       // An overflowed step in between changes nothing, bit for bit.
       std::vector<HostTensor> before;
-      for (const char *n : {"param", "momentum_buffer", "exp_avg", "exp_avg_sq", "step"})
+      for (const char *n :
+           {"param", "momentum_buffer", "exp_avg", "exp_avg_sq", "step"})
         before.push_back(session->read(n));
       std::vector<double> bad = g;
       bad[1] = kInf;
       bad[2] = kNaN;
       ASSERT_EQ(run.step(bad, 1.0 / 1024, true, true, true), MP_OK);
       size_t k = 0;
-      for (const char *n : {"param", "momentum_buffer", "exp_avg", "exp_avg_sq", "step"}) {
+      for (const char *n :
+           {"param", "momentum_buffer", "exp_avg", "exp_avg_sq", "step"}) {
         HostTensor after = session->read(n);
         EXPECT_EQ(after.bytes, before[k].bytes) << ref.name << " " << n;
         ++k;
@@ -215,16 +231,18 @@ TEST_P(Conformance, OptimizerWorkingCopyBF16AndValidation) {
   expectEq(r.operands[0].values(), {0.5, 1.5, 2.5});
   expectEq(r.results[0].values(), {0.5, 1.5, 2.5});
   // A param bound as an input (or a constant) cannot be updated in place.
-  r = run("sgd_update", {HostTensor::f32({3}, {1, 2, 3}), HostTensor::f32({3}, {})},
-          {});
+  r = run("sgd_update",
+          {HostTensor::f32({3}, {1, 2, 3}), HostTensor::f32({3}, {})}, {});
   EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM) << r.error;
   // Momentum without a buffer, and unknown attributes, fail at load.
   r = run("sgd_update",
-          {HostTensor::f32({3}, {}).withRole(Role::Param), HostTensor::f32({3}, {})},
+          {HostTensor::f32({3}, {}).withRole(Role::Param),
+           HostTensor::f32({3}, {})},
           {}, {aF("momentum", 0.9)});
   EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM) << r.error;
   r = run("adam_update",
-          {HostTensor::f32({3}, {}).withRole(Role::Param), HostTensor::f32({3}, {}),
+          {HostTensor::f32({3}, {}).withRole(Role::Param),
+           HostTensor::f32({3}, {}),
            HostTensor::f32({3}, {}).withRole(Role::OptState),
            HostTensor::f32({3}, {}).withRole(Role::OptState),
            HostTensor::f32({}, {}).withRole(Role::OptState)},
@@ -248,7 +266,8 @@ TEST_P(Conformance, AllFiniteAndGlobalNorm) {
     }
   }
   // f16 overflow from an f32 value becomes inf in the f16 tensor.
-  r = run("global_norm", {HostTensor::f32({2}, {3, 4}), HostTensor::of(DType::F16, {1}, {12})},
+  r = run("global_norm",
+          {HostTensor::f32({2}, {3, 4}), HostTensor::of(DType::F16, {1}, {12})},
           {{DType::F32, {}}});
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), {13});
@@ -287,7 +306,8 @@ TEST_P(Conformance, LossScaleStateMachine) {
                           aF("max_scale", 4096)});
   ASSERT_EQ(session->load(sp.p), MP_OK) << session->error();
   auto step = [&](bool overflow) {
-    ASSERT_EQ(session->write("found_inf", HostTensor::boolean({}, {double(overflow)})),
+    ASSERT_EQ(session->write("found_inf",
+                             HostTensor::boolean({}, {double(overflow)})),
               MP_OK);
     ASSERT_EQ(mp_rt_run(session->get(), "update"), MP_OK) << session->error();
   };
@@ -344,7 +364,8 @@ TEST_P(Conformance, AmpStepSkipsOnOverflowAndUpdatesScale) {
   auto bytes = [](DType dt, Shape s, std::vector<double> v) {
     return HostTensor::of(dt, std::move(s), v).bytes;
   };
-  uint32_t prm = p.addTensor("w", DType::F32, {4}, Role::Param, bytes(DType::F32, {4}, kP0));
+  uint32_t prm = p.addTensor("w", DType::F32, {4}, Role::Param,
+                             bytes(DType::F32, {4}, kP0));
   uint32_t m = p.addTensor("m", DType::F32, {4}, Role::OptState);
   uint32_t v = p.addTensor("v", DType::F32, {4}, Role::OptState);
   uint32_t st = p.addTensor("t", DType::I64, {}, Role::OptState);
@@ -358,8 +379,8 @@ TEST_P(Conformance, AmpStepSkipsOnOverflowAndUpdatesScale) {
   uint32_t inv = p.addTensor("inv_scale", DType::F32, {}, Role::Transient);
   f.inputs = {g};
   f.outputs = {w16, sc};
-  auto ins = [](std::string k, std::vector<uint32_t> ops, std::vector<uint32_t> res,
-                std::vector<Attribute> a = {}) {
+  auto ins = [](std::string k, std::vector<uint32_t> ops,
+                std::vector<uint32_t> res, std::vector<Attribute> a = {}) {
     Instruction i;
     i.kernel = std::move(k);
     i.operands = std::move(ops);
@@ -395,7 +416,8 @@ TEST_P(Conformance, AmpStepSkipsOnOverflowAndUpdatesScale) {
   for (const char *n : {"w", "m", "v", "t"})
     EXPECT_EQ(session->read(n).bytes, before[k++].bytes) << n;
   EXPECT_EQ(session->read("scale").get(0), 32768);
-  EXPECT_EQ(session->read("w16").values(), HostTensor::of(DType::F16, {4}, kP0).values());
+  EXPECT_EQ(session->read("w16").values(),
+            HostTensor::of(DType::F16, {4}, kP0).values());
   // Steps at 32768 succeed.
   std::vector<std::vector<double>> dequantized;
   for (int t = 1; t <= 3; ++t) {
@@ -405,7 +427,8 @@ TEST_P(Conformance, AmpStepSkipsOnOverflowAndUpdatesScale) {
       x /= 32768;
     dequantized.push_back(dq);
     ASSERT_EQ(session->write("grad16", gt), MP_OK);
-    ASSERT_EQ(mp_rt_run(session->get(), "train_step"), MP_OK) << session->error();
+    ASSERT_EQ(mp_rt_run(session->get(), "train_step"), MP_OK)
+        << session->error();
   }
   EXPECT_EQ(session->read("t").get(0), 3);
   EXPECT_EQ(session->read("scale").get(0), 32768);
@@ -425,7 +448,7 @@ TEST_P(Conformance, AmpStepSkipsOnOverflowAndUpdatesScale) {
   // And close to PyTorch's f32 run wherever f16 grad rounding cannot flip
   // the (sign-like) Adam direction (element 2's grad + decay is ~0).
   std::vector<double> wv = w.values(), ref = {5.230584145e-01, -1.279998302e+00,
-                                               2.015728712e+00, 1.376661062e-01};
+                                              2.015728712e+00, 1.376661062e-01};
   for (size_t i : {0, 1, 3})
     EXPECT_NEAR(wv[i], ref[i], 1e-4) << i;
 }
@@ -486,7 +509,8 @@ TEST_P(Conformance, DropoutIsSeededAndDocumented) {
   ASSERT_RUN_OK(r);
   expectEq(r.results[0].values(), ones);
   expectEq(r.results[1].values(), ones);
-  r = run("dropout", {x}, {{DType::F32, {n}}}, {aF("ratio", 1.5), aI("training_mode", 1)});
+  r = run("dropout", {x}, {{DType::F32, {n}}},
+          {aF("ratio", 1.5), aI("training_mode", 1)});
   EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM);
 }
 

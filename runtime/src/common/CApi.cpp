@@ -50,7 +50,8 @@ template <typename F> mp_status guarded(mp_context *ctx, F &&body) {
   } catch (const std::bad_alloc &) {
     return fail(ctx, MP_ERROR_OUT_OF_MEMORY, "out of memory");
   } catch (const std::exception &e) {
-    return fail(ctx, MP_ERROR_INTERNAL, std::string("internal error: ") + e.what());
+    return fail(ctx, MP_ERROR_INTERNAL,
+                std::string("internal error: ") + e.what());
   } catch (...) {
     return fail(ctx, MP_ERROR_INTERNAL, "internal error: unknown exception");
   }
@@ -176,7 +177,7 @@ mp_status mp_rt_load_program_file(mp_context *ctx, const char *path) {
     if (!err.empty())
       return fail(ctx,
                   err.rfind("cannot", 0) == 0 ? MP_ERROR_IO
-                                               : MP_ERROR_INVALID_PROGRAM,
+                                              : MP_ERROR_INVALID_PROGRAM,
                   err);
     return loadParsed(ctx, std::move(p));
   });
@@ -270,8 +271,9 @@ mp_status mp_rt_write_tensor(mp_context *ctx, const char *name,
                       " and cannot be written");
     if (size != t.numBytes())
       return fail(ctx, MP_ERROR_INVALID_ARGUMENT,
-                  "tensor '" + t.name + "' has " + std::to_string(t.numBytes()) +
-                      " bytes, got " + std::to_string(size));
+                  "tensor '" + t.name + "' has " +
+                      std::to_string(t.numBytes()) + " bytes, got " +
+                      std::to_string(size));
     if (!data && size)
       return fail(ctx, MP_ERROR_INVALID_ARGUMENT, "null data");
     return report(ctx, ctx->backend->write(id, data, size));
@@ -293,8 +295,9 @@ mp_status mp_rt_read_tensor(mp_context *ctx, const char *name, void *data,
                       "' is transient: its memory is reused during a run");
     if (size != t.numBytes())
       return fail(ctx, MP_ERROR_INVALID_ARGUMENT,
-                  "tensor '" + t.name + "' has " + std::to_string(t.numBytes()) +
-                      " bytes, got " + std::to_string(size));
+                  "tensor '" + t.name + "' has " +
+                      std::to_string(t.numBytes()) + " bytes, got " +
+                      std::to_string(size));
     if (!data && size)
       return fail(ctx, MP_ERROR_INVALID_ARGUMENT, "null data");
     return report(ctx, ctx->backend->read(id, data, size));

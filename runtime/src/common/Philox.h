@@ -35,10 +35,9 @@ inline Philox4 philox4x32_10(Philox4 ctr, uint32_t k0, uint32_t k1) {
 /// The uniform number in [0, 1) (24 bits) dropout uses for element i.
 inline float dropoutUniform(uint64_t seed, uint64_t offset, uint64_t i) {
   uint64_t block = i / 4;
-  Philox4 r = philox4x32_10(
-      Philox4{{uint32_t(block), uint32_t(block >> 32), uint32_t(offset),
-               uint32_t(offset >> 32)}},
-      uint32_t(seed), uint32_t(seed >> 32));
+  Philox4 r = philox4x32_10(Philox4{{uint32_t(block), uint32_t(block >> 32),
+                                     uint32_t(offset), uint32_t(offset >> 32)}},
+                            uint32_t(seed), uint32_t(seed >> 32));
   return float(r.v[i % 4] >> 8) * (1.0f / 16777216.0f);
 }
 

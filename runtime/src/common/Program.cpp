@@ -322,8 +322,7 @@ std::string validateProgram(const Program &p, const ReadOptions &opts) {
     }
     if (t.updates != kNoTensor) {
       if (t.updates >= n)
-        return where + ": 'updates' target " + str(t.updates) +
-               " out of range";
+        return where + ": 'updates' target " + str(t.updates) + " out of range";
       const TensorDesc &u = p.tensors[t.updates];
       if (t.updates == i)
         return where + ": updates itself";
@@ -371,8 +370,8 @@ std::string validateProgram(const Program &p, const ReadOptions &opts) {
     std::vector<bool> defined(n, false);
     for (size_t i = 0; i < f.body.size(); ++i) {
       const Instruction &ins = f.body[i];
-      std::string iw = where + " instruction " + str(i) + " ('" + ins.kernel +
-                       "')";
+      std::string iw =
+          where + " instruction " + str(i) + " ('" + ins.kernel + "')";
       if (ins.kernel.empty())
         return iw + ": empty kernel name";
       if (ins.operands.size() > opts.maxOperands ||
@@ -685,8 +684,7 @@ struct Reader {
   }
   /// Reads a count and checks that `count * minBytes` bytes remain and that
   /// it is within `limit`.
-  bool count(uint32_t &n, uint64_t minBytes, uint64_t limit,
-             const char *what) {
+  bool count(uint32_t &n, uint64_t minBytes, uint64_t limit, const char *what) {
     if (!u32(n, what))
       return false;
     if (n > limit)
@@ -729,8 +727,8 @@ bool readTensors(Reader &r, Program &out) {
     r.context = "tensor " + str(i);
     uint8_t dt = 0, role = 0;
     uint32_t rank = 0;
-    if (!r.u32(t.id, "id") || !r.string(t.name, "name") ||
-        !r.u8(dt, "dtype") || !r.u8(role, "role"))
+    if (!r.u32(t.id, "id") || !r.string(t.name, "name") || !r.u8(dt, "dtype") ||
+        !r.u8(role, "role"))
       return false;
     if (dt >= kNumDTypes)
       return r.fail("unknown dtype code " + str(dt));
@@ -887,7 +885,10 @@ std::string readProgram(const uint8_t *data, size_t size, Program &out,
     Reader sub{r.p, size_t(len), opts, {}, r.context};
     r.p += len;
     r.left -= len;
-    int which = t == kTagTensors ? 0 : t == kTagFunctions ? 1 : t == kTagPlan ? 2 : -1;
+    int which = t == kTagTensors     ? 0
+                : t == kTagFunctions ? 1
+                : t == kTagPlan      ? 2
+                                     : -1;
     if (which < 0)
       continue; // unknown sections are skipped (forward compatibility)
     if (seen[which])

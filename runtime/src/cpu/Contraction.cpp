@@ -261,7 +261,8 @@ Status convKernel(KernelContext &c) {
           offs[size_t(ki * P + p)] = off;
         }
       }
-      std::vector<T> col(static_cast<size_t>(R * P)), out(static_cast<size_t>(Mg * P));
+      std::vector<T> col(static_cast<size_t>(R * P)),
+          out(static_cast<size_t>(Mg * P));
       for (int64_t n = 0; n < N; ++n)
         for (int64_t g = 0; g < group; ++g) {
           for (int64_t cg = 0; cg < Cg; ++cg) {
@@ -279,7 +280,8 @@ Status convKernel(KernelContext &c) {
             T bv = bias ? T(scalarF64(*bias, oc)) : T(0);
             T *dst = oy.p + (n * M + oc) * P;
             for (int64_t p = 0; p < P; ++p)
-              dst[p] = bias ? out[size_t(m * P + p)] + bv : out[size_t(m * P + p)];
+              dst[p] =
+                  bias ? out[size_t(m * P + p)] + bv : out[size_t(m * P + p)];
           }
         }
       oy.commit();

@@ -32,7 +32,8 @@ struct Step {
   const KernelInfo *info;
   std::vector<TensorView *> operands;
   std::vector<TensorView *> results;
-  bool scratch; ///< results overlap operands and the kernel is not in-place safe
+  bool
+      scratch; ///< results overlap operands and the kernel is not in-place safe
   uint64_t index;
 };
 
@@ -74,8 +75,8 @@ public:
       std::vector<Step> plan;
       for (size_t i = 0; i < f.body.size(); ++i) {
         const Instruction &ins = f.body[i];
-        std::string where = "function '" + f.name + "' instruction " +
-                            std::to_string(i) + ": ";
+        std::string where =
+            "function '" + f.name + "' instruction " + std::to_string(i) + ": ";
         auto it = reg.find(ins.kernel);
         if (it == reg.end())
           return Status::error(MP_ERROR_UNSUPPORTED,
@@ -127,12 +128,12 @@ public:
         for (size_t a = 0; a < s.results.size(); ++a)
           for (size_t b = a + 1; b < s.results.size(); ++b)
             if (overlaps(*s.results[a], *s.results[b]))
-              return Status::error(
-                  MP_ERROR_INVALID_PROGRAM,
-                  "function '" + prog.functions[fi].name + "' instruction " +
-                      std::to_string(s.index) + ": results " +
-                      std::to_string(a) + " and " + std::to_string(b) +
-                      " share memory");
+              return Status::error(MP_ERROR_INVALID_PROGRAM,
+                                   "function '" + prog.functions[fi].name +
+                                       "' instruction " +
+                                       std::to_string(s.index) + ": results " +
+                                       std::to_string(a) + " and " +
+                                       std::to_string(b) + " share memory");
         for (TensorView *r : s.results)
           for (TensorView *o : s.operands)
             if (o && overlaps(*r, *o) && !s.info->inPlaceSafe)

@@ -49,18 +49,35 @@ Status sameTypeAndShape(KernelContext &c, const TensorView &x,
 }
 
 enum class U {
-  Neg, Abs, Sqrt, Reciprocal, Exp, Log, Erf, Tanh, Sigmoid, Relu, LeakyRelu,
-  Gelu, GeluTanh
+  Neg,
+  Abs,
+  Sqrt,
+  Reciprocal,
+  Exp,
+  Log,
+  Erf,
+  Tanh,
+  Sigmoid,
+  Relu,
+  LeakyRelu,
+  Gelu,
+  GeluTanh
 };
 
 U unaryOp(const std::string &k) {
   static const std::unordered_map<std::string, U> m = {
-      {"neg", U::Neg},         {"abs", U::Abs},
-      {"sqrt", U::Sqrt},       {"reciprocal", U::Reciprocal},
-      {"exp", U::Exp},         {"log", U::Log},
-      {"erf", U::Erf},         {"tanh", U::Tanh},
-      {"sigmoid", U::Sigmoid}, {"relu", U::Relu},
-      {"leaky_relu", U::LeakyRelu}, {"gelu", U::Gelu}};
+      {"neg", U::Neg},
+      {"abs", U::Abs},
+      {"sqrt", U::Sqrt},
+      {"reciprocal", U::Reciprocal},
+      {"exp", U::Exp},
+      {"log", U::Log},
+      {"erf", U::Erf},
+      {"tanh", U::Tanh},
+      {"sigmoid", U::Sigmoid},
+      {"relu", U::Relu},
+      {"leaky_relu", U::LeakyRelu},
+      {"gelu", U::Gelu}};
   return m.at(k);
 }
 
@@ -207,10 +224,10 @@ enum class B { Add, Sub, Mul, Div, Pow, Eq, Lt, Le, Gt, Ge };
 
 B binaryCode(const std::string &k) {
   static const std::unordered_map<std::string, B> m = {
-      {"add", B::Add},   {"sub", B::Sub},        {"mul", B::Mul},
-      {"div", B::Div},   {"pow", B::Pow},        {"equal", B::Eq},
-      {"less", B::Lt},   {"less_equal", B::Le},  {"greater", B::Gt},
-      {"greater_equal", B::Ge}, {"and", B::Add}, {"or", B::Add}};
+      {"add", B::Add},          {"sub", B::Sub},       {"mul", B::Mul},
+      {"div", B::Div},          {"pow", B::Pow},       {"equal", B::Eq},
+      {"less", B::Lt},          {"less_equal", B::Le}, {"greater", B::Gt},
+      {"greater_equal", B::Ge}, {"and", B::Add},       {"or", B::Add}};
   return m.at(k);
 }
 
@@ -265,9 +282,10 @@ Status binaryKernel(KernelContext &c) {
   if (y.dtype != want)
     return c.error(std::string("result dtype must be ") + dtypeName(want) +
                    ", got " + dtypeName(y.dtype));
-  if (kind == BinKind::Logic ? a.dtype != DType::Bool
-                             : (a.dtype == DType::Bool ||
-                                (kind == BinKind::Pow && b.dtype == DType::Bool)))
+  if (kind == BinKind::Logic
+          ? a.dtype != DType::Bool
+          : (a.dtype == DType::Bool ||
+             (kind == BinKind::Pow && b.dtype == DType::Bool)))
     return c.unsupported(std::string("dtype ") + dtypeName(a.dtype) +
                          " is not supported");
   MP_RT_TRY(checkBroadcast(c, {&a, &b}, y));
@@ -280,14 +298,14 @@ Status binaryKernel(KernelContext &c) {
     const uint8_t *pa = a.data, *pb = b.data;
     uint8_t *py = y.data;
     bool isAnd = k == "and";
-    forEachBroadcast(y.shape, st,
-                     [&](int64_t s, int64_t n, const int64_t *o,
-                         const int64_t *in) {
-                       for (int64_t i = 0; i < n; ++i) {
-                         bool x = pa[o[0] + i * in[0]], z = pb[o[1] + i * in[1]];
-                         py[s + i] = isAnd ? (x && z) : (x || z);
-                       }
-                     });
+    forEachBroadcast(
+        y.shape, st,
+        [&](int64_t s, int64_t n, const int64_t *o, const int64_t *in) {
+          for (int64_t i = 0; i < n; ++i) {
+            bool x = pa[o[0] + i * in[0]], z = pb[o[1] + i * in[1]];
+            py[s + i] = isAnd ? (x && z) : (x || z);
+          }
+        });
     return Status::success();
   }
   bool divZero = false;
@@ -297,23 +315,23 @@ Status binaryKernel(KernelContext &c) {
     Input<T> ia(a), ib(b);
     if (kind == BinKind::Compare) {
       uint8_t *py = y.data;
-      forEachBroadcast(y.shape, st,
-                       [&](int64_t s, int64_t n, const int64_t *o,
-                           const int64_t *in) {
-                         for (int64_t i = 0; i < n; ++i)
-                           py[s + i] = compareOp<T>(code, ia[o[0] + i * in[0]],
-                                                    ib[o[1] + i * in[1]]);
-                       });
+      forEachBroadcast(
+          y.shape, st,
+          [&](int64_t s, int64_t n, const int64_t *o, const int64_t *in) {
+            for (int64_t i = 0; i < n; ++i)
+              py[s + i] = compareOp<T>(code, ia[o[0] + i * in[0]],
+                                       ib[o[1] + i * in[1]]);
+          });
       return 0;
     }
     Output<T> oy(y);
-    forEachBroadcast(y.shape, st,
-                     [&](int64_t s, int64_t n, const int64_t *o,
-                         const int64_t *in) {
-                       for (int64_t i = 0; i < n; ++i)
-                         oy[s + i] = binaryOp<T>(code, ia[o[0] + i * in[0]],
-                                                 ib[o[1] + i * in[1]], divZero);
-                     });
+    forEachBroadcast(
+        y.shape, st,
+        [&](int64_t s, int64_t n, const int64_t *o, const int64_t *in) {
+          for (int64_t i = 0; i < n; ++i)
+            oy[s + i] = binaryOp<T>(code, ia[o[0] + i * in[0]],
+                                    ib[o[1] + i * in[1]], divZero);
+        });
     oy.commit();
     return 0;
   });
@@ -349,27 +367,27 @@ Status variadicKernel(KernelContext &c) {
     Output<T> oy(y);
     size_t m = ins.size();
     const bool isSum = k == "sum", isMin = k == "min";
-    forEachBroadcast(y.shape, st,
-                     [&](int64_t s, int64_t n, const int64_t *o,
-                         const int64_t *in) {
-                       for (int64_t i = 0; i < n; ++i) {
-                         T r = ins[0][o[0] + i * in[0]];
-                         for (size_t j = 1; j < m; ++j) {
-                           T v = ins[j][o[j] + i * in[j]];
-                           if (isSum)
-                             r = r + v;
-                           else if constexpr (std::is_floating_point_v<T>) {
-                             if (std::isnan(v) || std::isnan(r))
-                               r = std::isnan(r) ? r : v;
-                             else
-                               r = isMin ? std::min(r, v) : std::max(r, v);
-                           } else {
-                             r = isMin ? std::min(r, v) : std::max(r, v);
-                           }
-                         }
-                         oy[s + i] = r;
-                       }
-                     });
+    forEachBroadcast(
+        y.shape, st,
+        [&](int64_t s, int64_t n, const int64_t *o, const int64_t *in) {
+          for (int64_t i = 0; i < n; ++i) {
+            T r = ins[0][o[0] + i * in[0]];
+            for (size_t j = 1; j < m; ++j) {
+              T v = ins[j][o[j] + i * in[j]];
+              if (isSum)
+                r = r + v;
+              else if constexpr (std::is_floating_point_v<T>) {
+                if (std::isnan(v) || std::isnan(r))
+                  r = std::isnan(r) ? r : v;
+                else
+                  r = isMin ? std::min(r, v) : std::max(r, v);
+              } else {
+                r = isMin ? std::min(r, v) : std::max(r, v);
+              }
+            }
+            oy[s + i] = r;
+          }
+        });
     oy.commit();
     return 0;
   });
@@ -391,17 +409,16 @@ Status whereKernel(KernelContext &c) {
       broadcastStrides(x.shape, out.shape),
       broadcastStrides(yv.shape, out.shape)};
   size_t es = dtypeSize(out.dtype);
-  forEachBroadcast(out.shape, st,
-                   [&](int64_t s, int64_t n, const int64_t *o,
-                       const int64_t *in) {
-                     for (int64_t i = 0; i < n; ++i) {
-                       bool t = cond.data[o[0] + i * in[0]] != 0;
-                       const uint8_t *src =
-                           t ? x.data + (o[1] + i * in[1]) * es
-                             : yv.data + (o[2] + i * in[2]) * es;
-                       std::memmove(out.data + (s + i) * es, src, es);
-                     }
-                   });
+  forEachBroadcast(
+      out.shape, st,
+      [&](int64_t s, int64_t n, const int64_t *o, const int64_t *in) {
+        for (int64_t i = 0; i < n; ++i) {
+          bool t = cond.data[o[0] + i * in[0]] != 0;
+          const uint8_t *src = t ? x.data + (o[1] + i * in[1]) * es
+                                 : yv.data + (o[2] + i * in[2]) * es;
+          std::memmove(out.data + (s + i) * es, src, es);
+        }
+      });
   return Status::success();
 }
 
@@ -437,8 +454,8 @@ Status castKernel(KernelContext &c) {
   std::string to = c.str("to", "");
   DType want;
   if (!to.empty() && (!parseDType(to, want) || want != y.dtype))
-    return c.error("attribute to = '" + to + "' does not match the result dtype " +
-                   dtypeName(y.dtype));
+    return c.error("attribute to = '" + to +
+                   "' does not match the result dtype " + dtypeName(y.dtype));
   if (x.shape != y.shape)
     return c.error("result shape differs from operand shape");
   if (c.validateOnly)

@@ -161,8 +161,7 @@ const Registry &registry() {
 //===----------------------------------------------------------------------===//
 
 bool isInt(DType t) {
-  return t == DType::I64 || t == DType::I32 || t == DType::I8 ||
-         t == DType::U8;
+  return t == DType::I64 || t == DType::I32 || t == DType::I8 || t == DType::U8;
 }
 
 namespace {
@@ -178,8 +177,7 @@ template <typename I, typename F> I floatToInt(F x) {
   return I(t);
 }
 
-template <typename T, typename S>
-void loadLoop(const S *s, T *d, int64_t n) {
+template <typename T, typename S> void loadLoop(const S *s, T *d, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     if constexpr (std::is_integral_v<T> && std::is_floating_point_v<S>)
       d[i] = floatToInt<T>(s[i]);
@@ -188,7 +186,8 @@ void loadLoop(const S *s, T *d, int64_t n) {
   }
 }
 
-template <typename T, typename D> void storeIntLoop(const T *s, D *d, int64_t n) {
+template <typename T, typename D>
+void storeIntLoop(const T *s, D *d, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     if constexpr (std::is_floating_point_v<T>)
       d[i] = floatToInt<D>(s[i]);
@@ -242,7 +241,8 @@ template <typename T> void loadAs(DType t, const void *src, T *dst, int64_t n) {
   }
 }
 
-template <typename T> void storeAs(const T *src, DType t, void *dst, int64_t n) {
+template <typename T>
+void storeAs(const T *src, DType t, void *dst, int64_t n) {
   switch (t) {
   case DType::F32: {
     auto *d = static_cast<float *>(dst);

@@ -82,9 +82,8 @@ Status lossKernel(KernelContext &c) {
       T total = 0, wsum = 0;
       for (int64_t n = 0; n < N; ++n)
         for (int64_t s = 0; s < S; ++s) {
-          int64_t l = lab.dtype == DType::I64
-                          ? lab.as<int64_t>()[n * S + s]
-                          : lab.as<int32_t>()[n * S + s];
+          int64_t l = lab.dtype == DType::I64 ? lab.as<int64_t>()[n * S + s]
+                                              : lab.as<int32_t>()[n * S + s];
           T v = 0, wt = 0;
           if (!(hasIgnore && l == ignore)) {
             if (l < 0 || l >= C)

@@ -10,8 +10,8 @@
 #include "Window.h"
 
 #include <algorithm>
-#include <memory>
 #include <limits>
+#include <memory>
 
 namespace mp::rt::cpu {
 namespace {
@@ -116,14 +116,16 @@ Status layerNormKernel(KernelContext &c) {
                      shapeStr(statShape));
   if (c.validateOnly)
     return Status::success();
-  int64_t inner = numElements(normShape), outer = x.numel() / std::max<int64_t>(inner, 1);
+  int64_t inner = numElements(normShape),
+          outer = x.numel() / std::max<int64_t>(inner, 1);
   if (inner == 0)
     outer = numElements(Shape(x.shape.begin(), x.shape.begin() + axis));
   dispatchCompute(x.dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_floating_point_v<T>) {
       Input<T> ix(x), is(scale);
-      std::vector<T> sc(static_cast<size_t>(inner)), bs(static_cast<size_t>(inner), T(0));
+      std::vector<T> sc(static_cast<size_t>(inner)),
+          bs(static_cast<size_t>(inner), T(0));
       std::vector<int64_t> sst = broadcastStrides(scale.shape, normShape);
       std::vector<int64_t> idx(normShape.size(), 0);
       std::unique_ptr<Input<T>> ib;
@@ -144,7 +146,8 @@ Status layerNormKernel(KernelContext &c) {
           bs[size_t(i)] = (*ib)[bo];
       }
       Output<T> oy(y);
-      std::vector<T> means(static_cast<size_t>(outer)), invs(static_cast<size_t>(outer));
+      std::vector<T> means(static_cast<size_t>(outer)),
+          invs(static_cast<size_t>(outer));
       for (int64_t o = 0; o < outer; ++o) {
         const T *p = ix.p + o * inner;
         T sum = 0;
@@ -159,7 +162,8 @@ Status layerNormKernel(KernelContext &c) {
         T var = sq / T(inner);
         T inv = T(1) / std::sqrt(var + T(eps));
         for (int64_t i = 0; i < inner; ++i)
-          oy[o * inner + i] = (p[i] - mean) * inv * sc[size_t(i)] + bs[size_t(i)];
+          oy[o * inner + i] =
+              (p[i] - mean) * inv * sc[size_t(i)] + bs[size_t(i)];
         means[size_t(o)] = mean;
         invs[size_t(o)] = inv;
       }
@@ -299,8 +303,8 @@ Status poolKernel(KernelContext &c) {
           int64_t off = 0;
           bool inside = true, inPadded = true;
           for (size_t d = 0; d < nd; ++d) {
-            int64_t i = o[d] * w.strides[d] - w.padBegin[d] +
-                        kk[d] * w.dilations[d];
+            int64_t i =
+                o[d] * w.strides[d] - w.padBegin[d] + kk[d] * w.dilations[d];
             if (i < 0 || i >= w.in[d])
               inside = false;
             if (i < -w.padBegin[d] || i >= w.in[d] + w.padEnd[d])
@@ -312,8 +316,8 @@ Status poolKernel(KernelContext &c) {
           else if (inPadded)
             ++padTaps;
         }
-        T count = T(countPad ? int64_t(taps.size()) + padTaps
-                             : int64_t(taps.size()));
+        T count =
+            T(countPad ? int64_t(taps.size()) + padTaps : int64_t(taps.size()));
         for (int64_t nc = 0; nc < NC; ++nc) {
           const T *src = ix.p + nc * inSp;
           T r;

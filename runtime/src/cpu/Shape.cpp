@@ -89,8 +89,7 @@ Status reshapeKernel(KernelContext &c) {
   MP_RT_TRY(readShapeOperand(c, c.in(1), vals, known));
   if (vals.size() != y.shape.size() && (known || c.in(1).numel() != y.rank()))
     return c.error("shape operand has " + std::to_string(c.in(1).numel()) +
-                   " entries for a result of rank " +
-                   std::to_string(y.rank()));
+                   " entries for a result of rank " + std::to_string(y.rank()));
   if (known) {
     int64_t infer = -1, prod = 1;
     Shape target = vals;
@@ -131,8 +130,9 @@ Status flattenKernel(KernelContext &c) {
   int64_t a = 1;
   for (int64_t d = 0; d < axis; ++d)
     a *= x.shape[size_t(d)];
-  Shape want = {a, a ? x.numel() / a : numElements(Shape(x.shape.begin() + axis,
-                                                         x.shape.end()))};
+  Shape want = {a,
+                a ? x.numel() / a
+                  : numElements(Shape(x.shape.begin() + axis, x.shape.end()))};
   if (y.shape != want)
     return c.error("result shape should be " + shapeStr(want));
   return copyBytes(c);
@@ -597,8 +597,8 @@ Status scatterNDKernel(KernelContext &c) {
   if (c.validateOnly)
     return Status::success();
   int64_t slice = numElements(Shape(x.shape.begin() + k, x.shape.end()));
-  int64_t n = k ? idx.numel() / k : numElements(Shape(idx.shape.begin(),
-                                                      idx.shape.end() - 1));
+  int64_t n = k ? idx.numel() / k
+                : numElements(Shape(idx.shape.begin(), idx.shape.end() - 1));
   std::vector<int64_t> xs = stridesOf(x.shape);
   return dispatchCompute(x.dtype, [&](auto tag) -> Status {
     using T = decltype(tag);
@@ -692,15 +692,16 @@ Status rangeKernel(KernelContext &c) {
                      "dtype");
   if (y.rank() != 1 || y.dtype == DType::Bool)
     return c.error("result must be 1-D and numeric");
-  bool known = !c.validateOnly ||
-               (s.role == Role::Constant && l.role == Role::Constant &&
-                d.role == Role::Constant);
+  bool known =
+      !c.validateOnly || (s.role == Role::Constant &&
+                          l.role == Role::Constant && d.role == Role::Constant);
   if (!known)
     return Status::success();
   int64_t n;
   if (isFloat(y.dtype)) {
     double st = scalarF64(s), li = scalarF64(l), de = scalarF64(d);
-    if (de == 0 || !std::isfinite(st) || !std::isfinite(li) || !std::isfinite(de))
+    if (de == 0 || !std::isfinite(st) || !std::isfinite(li) ||
+        !std::isfinite(de))
       return failAt(c, "delta must be non-zero and bounds finite");
     double cnt = std::ceil((li - st) / de);
     n = cnt > 0 ? int64_t(std::min(cnt, 9e18)) : 0;

@@ -56,8 +56,9 @@ Status sameShapeFloat(KernelContext &c, const TensorView &p, size_t i,
                       const char *what) {
   TensorView *t = c.opt(i);
   if (t && (t->shape != p.shape || !isFloat(t->dtype)))
-    return c.error(std::string(what) + " must be floating point of the param's "
-                                       "shape " +
+    return c.error(std::string(what) +
+                   " must be floating point of the param's "
+                   "shape " +
                    shapeStr(p.shape));
   return Status::success();
 }

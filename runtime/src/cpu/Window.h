@@ -70,7 +70,7 @@ inline Status makeWindow(KernelContext &c, const Shape &in, const Shape &kernel,
                      " elements is larger than the padded input dim " +
                      std::to_string(in[d] + w.padBegin[d] + w.padEnd[d]));
     int64_t o = (ceilMode && autoPad == "NOTSET") ? (avail + s - 1) / s + 1
-                                                   : avail / s + 1;
+                                                  : avail / s + 1;
     if (ceilMode && autoPad == "NOTSET" && (o - 1) * s >= in[d] + w.padBegin[d])
       --o;
     w.out[d] = o;
