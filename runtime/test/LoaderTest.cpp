@@ -309,7 +309,7 @@ Program buildZoo() {
   I("all_finite", {dr, gm}, {fin});
   I("mul", {gw, gw}, {gg});
   I("adam_update", {gw, gg, m, v, st, kNoTensor, kNoTensor}, {},
-    {aF("lr", 0.1)});
+    {aF("lr", 0.1), aI("increment_step", 1)});
   I("loss_scale_update", {scale, tracker, fin}, {}, {aI("growth_interval", 2)});
   // reduce_mean makes layer_norm's scale: it runs first.
   Instruction rm;

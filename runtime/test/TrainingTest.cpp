@@ -35,9 +35,11 @@ struct OptProgram {
     Role role;
     std::vector<double> init;
   };
+  /// With `ssa`, the new state goes to results "<name>.new" that update
+  /// the state operands (the form a lowering emits), followed by `res`.
   OptProgram(const std::string &kernel, const std::vector<Slot> &slots,
              std::vector<Attribute> attrs,
-             const std::vector<ResultSpec> &res = {}) {
+             const std::vector<ResultSpec> &res = {}, bool ssa = false) {
     Function f;
     f.name = "step";
     Instruction ins;
@@ -56,6 +58,17 @@ struct OptProgram {
       if (s.role == Role::Input)
         f.inputs.push_back(id);
     }
+    if (ssa)
+      for (size_t i = 0; i < slots.size(); ++i) {
+        const Slot &s = slots[i];
+        bool state = s.name == "param" || s.name == "momentum_buffer" ||
+                     s.name == "exp_avg" || s.name == "exp_avg_sq";
+        if (!state)
+          continue;
+        uint32_t id = p.addTensor(s.name + ".new", s.dtype, s.shape, s.role);
+        p.tensors[id].updates = ins.operands[i];
+        ins.results.push_back(id);
+      }
     for (size_t i = 0; i < res.size(); ++i) {
       uint32_t id = p.addTensor("copy" + std::to_string(i), res[i].dtype,
                                 res[i].shape, Role::Output);
@@ -146,24 +159,47 @@ std::vector<TorchRef> torchRefs() {
 }
 
 /// Operand slots for a reference, with optional unscale / skip operands.
-std::vector<Slot> slotsFor(const TorchRef &ref, bool unscale, bool skip) {
+std::vector<Slot> slotsFor(const TorchRef &ref, bool unscale, bool skip,
+                           bool lrTensor = false) {
   Slot inv =
       unscale ? Slot{"inv_scale", DType::F32, {}, Role::Input, {}} : none();
   Slot flag =
       skip ? Slot{"found_inf", DType::Bool, {}, Role::Input, {}} : none();
+  double lrv = 0;
+  for (const Attribute &a : ref.attrs)
+    if (a.name == "lr")
+      lrv = a.f;
+  Slot lr = lrTensor ? Slot{"lr", DType::F32, {}, Role::Scaler, {lrv}} : none();
   if (ref.kernel == "sgd_update") {
     bool mom = !ref.buf.empty();
-    return {param(), grad(), mom ? state("momentum_buffer") : none(),
+    return {param(), grad(), mom ? state("momentum_buffer") : none(), lr,
             inv,     flag,   mom ? state("step", {}) : none()};
   }
-  return {
-      param(), grad(), state("exp_avg"), state("exp_avg_sq"), state("step", {}),
-      inv,     flag};
+  return {param(),
+          grad(),
+          state("exp_avg"),
+          state("exp_avg_sq"),
+          state("step", {}),
+          lr,
+          inv,
+          flag};
+}
+
+/// The reference's attributes, with Adam counting its own steps and without
+/// `lr` when it comes as a tensor.
+std::vector<Attribute> attrsFor(const TorchRef &ref, bool lrTensor = false) {
+  std::vector<Attribute> a;
+  for (const Attribute &x : ref.attrs)
+    if (!(lrTensor && x.name == "lr"))
+      a.push_back(x);
+  if (ref.kernel != "sgd_update")
+    a.push_back(aI("increment_step", 1));
+  return a;
 }
 
 TEST_P(Conformance, OptimizersMatchPyTorch) {
   for (const TorchRef &ref : torchRefs()) {
-    OptProgram op(ref.kernel, slotsFor(ref, false, false), ref.attrs);
+    OptProgram op(ref.kernel, slotsFor(ref, false, false), attrsFor(ref));
     OptRunner run(*session, op);
     ASSERT_EQ(run.status, MP_OK) << ref.name << ": " << session->error();
     for (int t = 1; t <= 3; ++t)
@@ -185,8 +221,10 @@ TEST_P(Conformance, OptimizersMatchPyTorch) {
 
 TEST_P(Conformance, OptimizersFuseUnscaleAndSkip) {
   for (const TorchRef &ref : torchRefs()) {
-    OptProgram op(ref.kernel, slotsFor(ref, true, true), ref.attrs,
-                  {{DType::F16, {4}}});
+    // SSA form (new state in results aliased onto the state), lr as a
+    // tensor, f16 working copy.
+    OptProgram op(ref.kernel, slotsFor(ref, true, true, true),
+                  attrsFor(ref, true), {{DType::F16, {4}}}, true);
     OptRunner run(*session, op);
     ASSERT_EQ(run.status, MP_OK) << ref.name << ": " << session->error();
     for (int t = 1; t <= 3; ++t) {
@@ -223,13 +261,24 @@ TEST_P(Conformance, OptimizersFuseUnscaleAndSkip) {
 }
 
 TEST_P(Conformance, OptimizerWorkingCopyBF16AndValidation) {
+  // Results form without aliasing: the operands stay, the results hold the
+  // new param and its bf16 copy.
   auto r = run("sgd_update",
-               {HostTensor::f32({3}, {1, 2, 3}).withRole(Role::Param),
+               {HostTensor::f32({3}, {1, 2, 3.00390625}),
                 HostTensor::f32({3}, {1, 1, 1})},
-               {{DType::BF16, {3}}}, {aF("lr", 0.5)});
+               {{DType::F32, {3}}, {DType::BF16, {3}}}, {aF("lr", 0.5)});
   ASSERT_RUN_OK(r);
-  expectEq(r.operands[0].values(), {0.5, 1.5, 2.5});
-  expectEq(r.results[0].values(), {0.5, 1.5, 2.5});
+  expectEq(r.operands[0].values(), {1, 2, 3.00390625});
+  expectEq(r.results[0].values(), {0.5, 1.5, 2.50390625});
+  expectEq(r.results[1].values(), {0.5, 1.5, 2.5}); // rounded to bf16
+  // The same skipped: the new param equals the old one.
+  r = run("sgd_update",
+          {HostTensor::f32({3}, {1, 2, 3}), HostTensor::f32({3}, {1, 1, 1}),
+           HostTensor::none(), HostTensor::none(), HostTensor::none(),
+           HostTensor::boolean({}, {1})},
+          {{DType::F32, {3}}}, {aF("lr", 0.5)});
+  ASSERT_RUN_OK(r);
+  expectEq(r.results[0].values(), {1, 2, 3});
   // A param bound as an input (or a constant) cannot be updated in place.
   r = run("sgd_update",
           {HostTensor::f32({3}, {1, 2, 3}), HostTensor::f32({3}, {})}, {});
@@ -248,6 +297,28 @@ TEST_P(Conformance, OptimizerWorkingCopyBF16AndValidation) {
            HostTensor::f32({}, {}).withRole(Role::OptState)},
           {}, {aI("amsgrad", 1)});
   EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM) << r.error;
+}
+
+TEST_P(Conformance, AdamStepOperandAndDecoupledAttribute) {
+  // Without increment_step the step operand is this update's number (the
+  // dialect's form): step = 1 on the first update, left unchanged.
+  auto p = HostTensor::f32({2}, {1, -1}), g = HostTensor::f32({2}, {0.5, 0.5});
+  auto z = HostTensor::f32({2}, {0, 0});
+  std::vector<ResultSpec> res = {
+      {DType::F32, {2}}, {DType::F32, {2}}, {DType::F32, {2}}};
+  auto r1 = run("adamw_update", {p, g, z, z, HostTensor::i64({}, {1})}, res,
+                {aF("lr", 0.1)});
+  ASSERT_RUN_OK(r1);
+  auto r2 = run("adam_update", {p, g, z, z, HostTensor::i64({}, {1})}, res,
+                {aF("lr", 0.1), aF("weight_decay", 0.01),
+                 aI("decoupled_weight_decay", 1)});
+  ASSERT_RUN_OK(r2);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(r1.results[size_t(i)].bytes, r2.results[size_t(i)].bytes);
+  // First Adam step moves each param by lr against the grad's sign (after
+  // the decay 1 - 0.1 * 0.01).
+  expectNear(r1.results[0].values(), {0.999 - 0.1, -0.999 - 0.1}, 1e-6);
+  expectEq(r1.operands[4].values(), {1});
 }
 
 TEST_P(Conformance, AllFiniteAndGlobalNorm) {
@@ -339,6 +410,33 @@ TEST_P(Conformance, LossScaleStateMachine) {
   EXPECT_EQ(scale(), 256);
 }
 
+TEST_P(Conformance, LossScaleResultsForm) {
+  auto r =
+      run("loss_scale_update",
+          {HostTensor::f32({}, {1024}), HostTensor::i64({}, {4}),
+           HostTensor::boolean({}, {0})},
+          {{DType::F32, {}}, {DType::I64, {}}}, {aI("growth_interval", 5)});
+  ASSERT_RUN_OK(r);
+  expectEq(r.results[0].values(), {2048});
+  expectEq(r.results[1].values(), {0});
+  expectEq(r.operands[0].values(), {1024}); // operands untouched
+  r = run("loss_scale_update",
+          {HostTensor::f32({}, {1024}), HostTensor::i64({}, {4}),
+           HostTensor::boolean({}, {1})},
+          {{DType::F32, {}}, {DType::I64, {}}});
+  ASSERT_RUN_OK(r);
+  expectEq(r.results[0].values(), {512});
+  expectEq(r.results[1].values(), {0});
+  // An inf max_scale: growth that overflows keeps the scale (GradScaler).
+  r = run("loss_scale_update",
+          {HostTensor::f32({}, {3e38}), HostTensor::i64({}, {0}),
+           HostTensor::boolean({}, {0})},
+          {{DType::F32, {}}, {DType::I64, {}}},
+          {aI("growth_interval", 1), aF("max_scale", 1e300)});
+  ASSERT_RUN_OK(r);
+  expectEq(r.results[0].values(), {double(3e38f)});
+}
+
 TEST_P(Conformance, LossScaleDefaults) {
   ScalerProgram sp(65536, {});
   ASSERT_EQ(session->load(sp.p), MP_OK) << session->error();
@@ -374,6 +472,16 @@ TEST_P(Conformance, AmpStepSkipsOnOverflowAndUpdatesScale) {
   uint32_t tr = p.addTensor("tracker", DType::I32, {}, Role::Scaler);
   uint32_t g = p.addTensor("grad16", DType::F16, {4}, Role::Input);
   uint32_t w16 = p.addTensor("w16", DType::F16, {4}, Role::Output);
+  uint32_t wNew = p.addTensor("w.new", DType::F32, {4}, Role::Param);
+  uint32_t mNew = p.addTensor("m.new", DType::F32, {4}, Role::OptState);
+  uint32_t vNew = p.addTensor("v.new", DType::F32, {4}, Role::OptState);
+  uint32_t scNew = p.addTensor("scale.new", DType::F32, {}, Role::Scaler);
+  uint32_t trNew = p.addTensor("tracker.new", DType::I32, {}, Role::Scaler);
+  p.tensors[wNew].updates = prm;
+  p.tensors[mNew].updates = m;
+  p.tensors[vNew].updates = v;
+  p.tensors[scNew].updates = sc;
+  p.tensors[trNew].updates = tr;
   uint32_t fin = p.addTensor("finite", DType::Bool, {}, Role::Transient);
   uint32_t inf = p.addTensor("found_inf", DType::Bool, {}, Role::Transient);
   uint32_t inv = p.addTensor("inv_scale", DType::F32, {}, Role::Transient);
@@ -388,11 +496,13 @@ TEST_P(Conformance, AmpStepSkipsOnOverflowAndUpdatesScale) {
     i.attrs = std::move(a);
     return i;
   };
-  f.body = {ins("all_finite", {g}, {fin}), ins("not", {fin}, {inf}),
-            ins("reciprocal", {sc}, {inv}),
-            ins("adam_update", {prm, g, m, v, st, inv, inf}, {w16},
-                {aF("lr", 0.01), aF("weight_decay", 0.1)}),
-            ins("loss_scale_update", {sc, tr, inf}, {})};
+  f.body = {
+      ins("all_finite", {g}, {fin}), ins("not", {fin}, {inf}),
+      ins("reciprocal", {sc}, {inv}),
+      ins("adam_update", {prm, g, m, v, st, kNoTensor, inv, inf},
+          {wNew, mNew, vNew, w16},
+          {aF("lr", 0.01), aF("weight_decay", 0.1), aI("increment_step", 1)}),
+      ins("loss_scale_update", {sc, tr, inf}, {scNew, trNew})};
   p.functions.push_back(f);
   planMemory(p);
   ASSERT_EQ(validateProgram(p), "");
@@ -436,10 +546,11 @@ TEST_P(Conformance, AmpStepSkipsOnOverflowAndUpdatesScale) {
   // Bit-identical to a plain f32 Adam fed the unscaled (dequantized) grads.
   HostTensor w = session->read("w");
   Session plain(GetParam());
-  OptProgram op("adam_update",
-                {param(), grad(), state("exp_avg"), state("exp_avg_sq"),
-                 state("step", {})},
-                {aF("lr", 0.01), aF("weight_decay", 0.1)});
+  OptProgram op(
+      "adam_update",
+      {param(), grad(), state("exp_avg"), state("exp_avg_sq"),
+       state("step", {})},
+      {aF("lr", 0.01), aF("weight_decay", 0.1), aI("increment_step", 1)});
   OptRunner runner(plain, op);
   ASSERT_EQ(runner.status, MP_OK);
   for (auto &g : dequantized)

@@ -2,11 +2,14 @@
 //
 // Training kernels, all on tensors (no host decisions):
 // - sgd_update, adam_update, adamw_update: PyTorch's single-tensor update
-//   formulas in their operation order, in f32 (f64 for f64 params), updating
-//   param and optimizer state in place; optional fused unscale (grad *=
-//   inv_scale), optional skip flag (found_inf true: nothing changes), and
-//   an optional result that receives the updated param cast to its dtype
-//   (the low-precision working copy; written even on a skipped step).
+//   formulas in their operation order, in f32 (f64 for f64 params). Operands
+//   follow the dialect's ops (MPTrainingOps.td); the new state goes either
+//   into the state operands (no results: in place) or into results (which a
+//   lowering aliases onto the state with `updates`). Optional fused unscale
+//   (grad *= inv_scale), skip flag (found_inf true: the new state equals the
+//   old, bit for bit), lr tensor (else the `lr` attribute), and a last
+//   result receiving the updated param cast to its dtype (the low-precision
+//   working copy; written even on a skipped step).
 // - all_finite, global_norm, loss_scale_update (GradScaler's state machine
 //   with a floor and a cap).
 // - dropout with the Philox4x32-10 counter-based generator (Philox.h).
@@ -16,6 +19,7 @@
 #include "Kernel.h"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 namespace mp::rt::cpu {
@@ -43,52 +47,114 @@ bool flagSet(const TensorView *t) {
   return t && scalarF64(*t) != 0; // NaN counts as set
 }
 
-/// Checks the optional working-copy result (result 0).
-Status workingCopy(KernelContext &c, const TensorView &param) {
-  if (c.numResults() == 1 &&
-      (c.out(0).shape != param.shape || !isFloat(c.out(0).dtype)))
-    return c.error("the working copy must be floating point of the param's "
-                   "shape");
-  return Status::success();
-}
-
 Status sameShapeFloat(KernelContext &c, const TensorView &p, size_t i,
                       const char *what) {
   TensorView *t = c.opt(i);
   if (t && (t->shape != p.shape || !isFloat(t->dtype)))
-    return c.error(std::string(what) +
-                   " must be floating point of the param's "
-                   "shape " +
-                   shapeStr(p.shape));
+    return c.error(std::string(what) + " must be floating point of the " +
+                   "param's shape " + shapeStr(p.shape));
   return Status::success();
+}
+
+/// A piece of state an optimizer updates: the operand it is read from.
+struct StateSlot {
+  size_t operand;
+  const char *what;
+};
+
+/// Checks the result list of a state-updating kernel: either no results
+/// (in place: the state operands must be writable) or one result per present
+/// state operand, in order, of that operand's dtype and shape, optionally
+/// followed by the working copy (float, the param's shape). Returns where
+/// each new state goes through `dst` (nullptr for an absent operand).
+Status stateResults(KernelContext &c, const std::vector<StateSlot> &slots,
+                    std::vector<TensorView *> &dst, TensorView *&copy) {
+  dst.clear();
+  copy = nullptr;
+  size_t present = 0;
+  for (const StateSlot &s : slots)
+    present += c.opt(s.operand) != nullptr;
+  if (c.numResults() == 0) {
+    for (const StateSlot &s : slots) {
+      MP_RT_TRY(writableOperand(c, s.operand, s.what));
+      dst.push_back(c.opt(s.operand));
+    }
+    return Status::success();
+  }
+  if (c.numResults() != present && c.numResults() != present + 1)
+    return c.error("expects no results (in place) or " +
+                   std::to_string(present) +
+                   " new-state results and an optional working copy, got " +
+                   std::to_string(c.numResults()));
+  size_t r = 0;
+  for (const StateSlot &s : slots) {
+    TensorView *src = c.opt(s.operand);
+    if (!src) {
+      dst.push_back(nullptr);
+      continue;
+    }
+    TensorView *d = c.results[r++];
+    if (d->dtype != src->dtype || d->shape != src->shape)
+      return c.error(std::string("the new ") + s.what +
+                     " must have the operand's dtype and shape");
+    dst.push_back(d);
+  }
+  if (r < c.numResults()) {
+    copy = c.results[r];
+    if (copy->shape != c.in(0).shape || !isFloat(copy->dtype))
+      return c.error("the working copy must be floating point of the param's "
+                     "shape");
+  }
+  return Status::success();
+}
+
+/// A skipped step: every new state equals the old one, bit for bit.
+void copyUnchanged(KernelContext &c, const std::vector<StateSlot> &slots,
+                   const std::vector<TensorView *> &dst) {
+  for (size_t i = 0; i < slots.size(); ++i) {
+    TensorView *src = c.opt(slots[i].operand);
+    if (src && dst[i] && dst[i]->data != src->data)
+      std::memmove(dst[i]->data, src->data, src->bytes());
+  }
+}
+
+/// The learning rate: operand `i` (a scalar tensor, so schedules need no
+/// recompilation) or else the `lr` attribute.
+double learningRate(const KernelContext &c, size_t i, double attr) {
+  return c.opt(i) ? scalarF64(*c.opt(i)) : attr;
 }
 
 //===----------------------------------------------------------------------===//
 // sgd_update
 //===----------------------------------------------------------------------===//
 
-// Operands: param, grad, momentum_buffer?, inv_scale?, found_inf?, step?
+// Operands: param, grad, momentum_buffer?, lr?, inv_scale?, found_inf?, step?
+// Results: none, or new_param, new_momentum_buffer (iff the operand is
+// present), working_copy?
 Status sgdKernel(KernelContext &c) {
-  MP_RT_TRY(c.arity(2, 6, 0, 1));
-  double lr = c.f64("lr", 1e-3), momentum = c.f64("momentum", 0);
+  MP_RT_TRY(c.arity(2, 7, 0, 3));
+  double lrAttr = c.f64("lr", 1e-3), momentum = c.f64("momentum", 0);
   double dampening = c.f64("dampening", 0), wd = c.f64("weight_decay", 0);
   bool nesterov = c.i64("nesterov", 0) != 0;
   TensorView &p = c.in(0);
-  TensorView *buf = c.opt(2), *invScale = c.opt(3), *found = c.opt(4),
-             *step = c.opt(5);
+  TensorView *buf = c.opt(2), *invScale = c.opt(4), *found = c.opt(5),
+             *step = c.opt(6);
   if (!isFloat(p.dtype))
     return c.error("param must be floating point");
   MP_RT_TRY(sameShapeFloat(c, p, 1, "grad"));
   MP_RT_TRY(sameShapeFloat(c, p, 2, "momentum_buffer"));
-  MP_RT_TRY(writableOperand(c, 0, "param"));
-  MP_RT_TRY(writableOperand(c, 2, "momentum_buffer"));
-  MP_RT_TRY(writableOperand(c, 5, "step"));
-  MP_RT_TRY(scalarOperand(c, 3, "inv_scale"));
-  MP_RT_TRY(scalarOperand(c, 4, "found_inf"));
-  MP_RT_TRY(scalarOperand(c, 5, "step"));
-  MP_RT_TRY(workingCopy(c, p));
-  if (momentum != 0 && !buf)
-    return c.error("momentum != 0 needs a momentum_buffer operand");
+  MP_RT_TRY(writableOperand(c, 6, "step"));
+  MP_RT_TRY(scalarOperand(c, 3, "lr"));
+  MP_RT_TRY(scalarOperand(c, 4, "inv_scale"));
+  MP_RT_TRY(scalarOperand(c, 5, "found_inf"));
+  MP_RT_TRY(scalarOperand(c, 6, "step"));
+  const std::vector<StateSlot> slots = {{0, "param"}, {2, "momentum_buffer"}};
+  std::vector<TensorView *> dst;
+  TensorView *copy;
+  MP_RT_TRY(stateResults(c, slots, dst, copy));
+  if ((momentum != 0) != (buf != nullptr))
+    return c.error("momentum_buffer must be present exactly when momentum "
+                   "!= 0");
   if (nesterov && (momentum <= 0 || dampening != 0))
     return c.error("nesterov needs momentum > 0 and dampening = 0");
   if (c.validateOnly)
@@ -96,20 +162,21 @@ Status sgdKernel(KernelContext &c) {
   return dispatchCompute(p.dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_floating_point_v<T>) {
-      bool skip = flagSet(found);
-      if (!skip) {
+      if (flagSet(found)) {
+        copyUnchanged(c, slots, dst);
+      } else {
         bool first = step && scalarF64(*step) == 0;
         T inv = invScale ? T(scalarF64(*invScale)) : T(1);
         Input<T> ip(p), ig(c.in(1));
-        Output<T> op(p);
         std::unique_ptr<Input<T>> ib;
-        std::unique_ptr<Output<T>> ob;
-        if (momentum != 0) {
+        if (buf)
           ib = std::make_unique<Input<T>>(*buf);
-          ob = std::make_unique<Output<T>>(*buf);
-        }
+        Output<T> op(*dst[0]);
+        std::unique_ptr<Output<T>> ob;
+        if (buf)
+          ob = std::make_unique<Output<T>>(*dst[1]);
         const T m = T(momentum), damp = T(1 - dampening), w = T(wd),
-                nlr = T(-lr);
+                nlr = T(-learningRate(c, 3, lrAttr));
         for (int64_t i = 0, n = p.numel(); i < n; ++i) {
           T g = ig[i];
           if (invScale)
@@ -117,7 +184,7 @@ Status sgdKernel(KernelContext &c) {
           T pv = ip[i];
           if (wd != 0)
             g = g + w * pv;
-          if (momentum != 0) {
+          if (buf) {
             T b = first ? g : (*ib)[i] * m + damp * g;
             (*ob)[i] = b;
             g = nesterov ? g + m * b : b;
@@ -130,9 +197,9 @@ Status sgdKernel(KernelContext &c) {
         if (step)
           storeF64(*step, 0, scalarF64(*step) + 1);
       }
-      if (c.numResults() == 1) {
-        Input<T> ip(p);
-        storeAs<T>(ip.p, c.out(0).dtype, c.out(0).data, p.numel());
+      if (copy) {
+        Input<T> ip(*dst[0]);
+        storeAs<T>(ip.p, copy->dtype, copy->data, p.numel());
       }
     }
     return Status::success();
@@ -143,26 +210,35 @@ Status sgdKernel(KernelContext &c) {
 // adam_update / adamw_update
 //===----------------------------------------------------------------------===//
 
-// Operands: param, grad, exp_avg, exp_avg_sq, step, inv_scale?, found_inf?
+// Operands: param, grad, exp_avg, exp_avg_sq, step, lr?, inv_scale?,
+// found_inf?. Results: none, or new_param, new_exp_avg, new_exp_avg_sq,
+// working_copy?
 Status adamKernel(KernelContext &c) {
-  MP_RT_TRY(c.arity(5, 7, 0, 1));
-  bool decoupled = c.ins.kernel == "adamw_update";
-  double lr = c.f64("lr", 1e-3), beta1 = c.f64("beta1", 0.9);
+  MP_RT_TRY(c.arity(5, 8, 0, 4));
+  bool isW = c.ins.kernel == "adamw_update";
+  bool decoupled = c.i64("decoupled_weight_decay", isW) != 0;
+  bool increment = c.i64("increment_step", 0) != 0;
+  double lrAttr = c.f64("lr", 1e-3), beta1 = c.f64("beta1", 0.9);
   double beta2 = c.f64("beta2", 0.999), eps = c.f64("eps", 1e-8);
-  double wd = c.f64("weight_decay", decoupled ? 1e-2 : 0);
+  double wd = c.f64("weight_decay", isW ? 1e-2 : 0);
   TensorView &p = c.in(0), &step = c.in(4);
-  TensorView *invScale = c.opt(5), *found = c.opt(6);
+  TensorView *invScale = c.opt(6), *found = c.opt(7);
   if (!isFloat(p.dtype))
     return c.error("param must be floating point");
   MP_RT_TRY(sameShapeFloat(c, p, 1, "grad"));
   MP_RT_TRY(sameShapeFloat(c, p, 2, "exp_avg"));
   MP_RT_TRY(sameShapeFloat(c, p, 3, "exp_avg_sq"));
-  for (size_t i : {0, 2, 3, 4})
-    MP_RT_TRY(writableOperand(c, i, "param, exp_avg, exp_avg_sq and step"));
+  if (increment)
+    MP_RT_TRY(writableOperand(c, 4, "step (with increment_step = 1)"));
   MP_RT_TRY(scalarOperand(c, 4, "step"));
-  MP_RT_TRY(scalarOperand(c, 5, "inv_scale"));
-  MP_RT_TRY(scalarOperand(c, 6, "found_inf"));
-  MP_RT_TRY(workingCopy(c, p));
+  MP_RT_TRY(scalarOperand(c, 5, "lr"));
+  MP_RT_TRY(scalarOperand(c, 6, "inv_scale"));
+  MP_RT_TRY(scalarOperand(c, 7, "found_inf"));
+  const std::vector<StateSlot> slots = {
+      {0, "param"}, {2, "exp_avg"}, {3, "exp_avg_sq"}};
+  std::vector<TensorView *> dst;
+  TensorView *copy;
+  MP_RT_TRY(stateResults(c, slots, dst, copy));
   if (step.dtype == DType::Bool)
     return c.error("step must be numeric");
   if (c.validateOnly)
@@ -170,16 +246,20 @@ Status adamKernel(KernelContext &c) {
   return dispatchCompute(p.dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_floating_point_v<T>) {
-      if (!flagSet(found)) {
-        double t = scalarF64(step) + 1;
-        storeF64(step, 0, t);
+      if (flagSet(found)) {
+        copyUnchanged(c, slots, dst);
+      } else {
+        double t = scalarF64(step) + (increment ? 1 : 0);
+        if (increment)
+          storeF64(step, 0, t);
+        double lr = learningRate(c, 5, lrAttr);
         double bc1 = 1 - std::pow(beta1, t), bc2 = 1 - std::pow(beta2, t);
         const T stepSize = T(-(lr / bc1)), bc2Sqrt = T(std::sqrt(bc2));
         const T inv = invScale ? T(scalarF64(*invScale)) : T(1);
         const T w = T(wd), decay = T(1 - lr * wd), weight = T(1 - beta1);
         const T b2 = T(beta2), omb2 = T(1 - beta2), e = T(eps);
         Input<T> ip(p), ig(c.in(1)), im(c.in(2)), iv(c.in(3));
-        Output<T> op(p), om(c.in(2)), ov(c.in(3));
+        Output<T> op(*dst[0]), om(*dst[1]), ov(*dst[2]);
         for (int64_t i = 0, n = p.numel(); i < n; ++i) {
           T g = ig[i];
           if (invScale)
@@ -203,9 +283,9 @@ Status adamKernel(KernelContext &c) {
         om.commit();
         ov.commit();
       }
-      if (c.numResults() == 1) {
-        Input<T> ip(p);
-        storeAs<T>(ip.p, c.out(0).dtype, c.out(0).data, p.numel());
+      if (copy) {
+        Input<T> ip(*dst[0]);
+        storeAs<T>(ip.p, copy->dtype, copy->data, p.numel());
       }
     }
     return Status::success();
@@ -283,9 +363,10 @@ Status globalNormKernel(KernelContext &c) {
   return Status::success();
 }
 
-// Operands: scale, growth_tracker, found_inf; scale and tracker in place.
+// Operands: scale, growth_tracker, found_inf. Results: none (scale and
+// tracker updated in place) or new_scale, new_growth_tracker.
 Status lossScaleUpdateKernel(KernelContext &c) {
-  MP_RT_TRY(c.arity(3, 3, 0, 0));
+  MP_RT_TRY(c.arity(3, 3, 0, 2));
   double growth = c.f64("growth_factor", 2.0);
   double backoff = c.f64("backoff_factor", 0.5);
   int64_t interval = c.i64("growth_interval", 2000);
@@ -293,8 +374,12 @@ Status lossScaleUpdateKernel(KernelContext &c) {
   double maxScale = c.f64("max_scale", 16777216.0);
   for (size_t i = 0; i < 3; ++i)
     MP_RT_TRY(scalarOperand(c, i, "scale, growth_tracker and found_inf"));
-  MP_RT_TRY(writableOperand(c, 0, "scale"));
-  MP_RT_TRY(writableOperand(c, 1, "growth_tracker"));
+  if (c.numResults() == 1)
+    return c.error("expects no results or new_scale and new_growth_tracker");
+  const std::vector<StateSlot> slots = {{0, "scale"}, {1, "growth_tracker"}};
+  std::vector<TensorView *> dst;
+  TensorView *copy;
+  MP_RT_TRY(stateResults(c, slots, dst, copy));
   if (!isFloat(c.in(0).dtype) || c.in(1).dtype == DType::Bool)
     return c.error("scale must be floating point and growth_tracker numeric");
   if (interval < 1 || growth < 1 || backoff <= 0 || backoff > 1 ||
@@ -303,20 +388,26 @@ Status lossScaleUpdateKernel(KernelContext &c) {
                    "0 < backoff_factor <= 1 and min_scale <= max_scale");
   if (c.validateOnly)
     return Status::success();
-  TensorView &scale = c.in(0), &tracker = c.in(1);
-  double s = scalarF64(scale);
+  double s = scalarF64(c.in(0));
+  int64_t t = scalarI64(c.in(1));
   if (flagSet(&c.in(2))) {
-    storeF64(scale, 0, std::max(s * backoff, minScale));
-    storeF64(tracker, 0, 0);
+    s = std::max(s * backoff, minScale);
+    t = 0;
   } else {
-    int64_t t = scalarI64(tracker);
     t = t >= interval - 1 ? interval : t + 1;
     if (t >= interval) {
-      storeF64(scale, 0, std::min(s * growth, maxScale));
+      // GradScaler keeps a scale that would overflow (in the scale's dtype).
+      double grown = std::min(s * growth, maxScale), stored = 0;
+      uint64_t tmp = 0;
+      storeAs<double>(&grown, c.in(0).dtype, &tmp, 1);
+      loadAs<double>(c.in(0).dtype, &tmp, &stored, 1);
+      if (std::isfinite(stored))
+        s = grown;
       t = 0;
     }
-    storeF64(tracker, 0, double(t));
   }
+  storeF64(*dst[0], 0, s);
+  storeF64(*dst[1], 0, double(t));
   return Status::success();
 }
 
@@ -379,12 +470,12 @@ Status dropoutKernel(KernelContext &c) {
 } // namespace
 
 void registerTrainingKernels(Registry &r) {
-  r["sgd_update"] = {sgdKernel, false};
-  r["adam_update"] = {adamKernel, false};
-  r["adamw_update"] = {adamKernel, false};
+  r["sgd_update"] = {sgdKernel, true};
+  r["adam_update"] = {adamKernel, true};
+  r["adamw_update"] = {adamKernel, true};
   r["all_finite"] = {allFiniteKernel, false};
   r["global_norm"] = {globalNormKernel, false};
-  r["loss_scale_update"] = {lossScaleUpdateKernel, false};
+  r["loss_scale_update"] = {lossScaleUpdateKernel, true};
   r["dropout"] = {dropoutKernel, true};
 }
 
