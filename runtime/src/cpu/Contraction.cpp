@@ -40,6 +40,8 @@ void gemmRows(const T *A, const T *B, T *C, int64_t N, int64_t K, Acc acc,
   }
 }
 
+} // namespace
+
 template <typename T>
 void gemm(const T *A, const T *B, T *C, int64_t M, int64_t N, int64_t K,
           Acc acc) {
@@ -47,6 +49,12 @@ void gemm(const T *A, const T *B, T *C, int64_t M, int64_t N, int64_t K,
     gemmRows(A, B, C, N, K, acc, b, e);
   });
 }
+template void gemm<float>(const float *, const float *, float *, int64_t,
+                          int64_t, int64_t, Acc);
+template void gemm<double>(const double *, const double *, double *, int64_t,
+                           int64_t, int64_t, Acc);
+
+namespace {
 
 Status floatOnly(KernelContext &c, DType t) {
   if (!isFloat(t))
@@ -214,7 +222,6 @@ Status convKernel(KernelContext &c) {
   MP_RT_TRY(floatOnly(c, x.dtype));
   if (x.rank() < 3 || w.rank() != x.rank())
     return c.error("X must be N x C x D1.. and W M x C/group x k1..");
-  size_t nd = size_t(x.rank() - 2);
   int64_t N = x.shape[0], C = x.shape[1], M = w.shape[0];
   if (group < 1 || C % group != 0 || M % group != 0 || w.shape[1] != C / group)
     return c.error("channels " + std::to_string(C) + " / filters " +
@@ -244,23 +251,7 @@ Status convKernel(KernelContext &c) {
       int64_t kprod = numElements(kernel), P = numElements(win.out);
       int64_t inSp = numElements(win.in);
       int64_t R = Cg * kprod;
-      // For every (kernel position, output position) the input offset
-      // within one channel, or -1 in the padding.
-      std::vector<int64_t> offs(static_cast<size_t>(kprod * P));
-      std::vector<int64_t> inStr = stridesOf(win.in);
-      std::vector<int64_t> kk(nd, 0);
-      for (int64_t ki = 0; ki < kprod; ++ki, nextIndex(kk, kernel)) {
-        std::vector<int64_t> o(nd, 0);
-        for (int64_t p = 0; p < P; ++p, nextIndex(o, win.out)) {
-          int64_t off = 0;
-          for (size_t d = 0; d < nd && off >= 0; ++d) {
-            int64_t i = o[d] * win.strides[d] - win.padBegin[d] +
-                        kk[d] * win.dilations[d];
-            off = (i < 0 || i >= win.in[d]) ? -1 : off + i * inStr[d];
-          }
-          offs[size_t(ki * P + p)] = off;
-        }
-      }
+      std::vector<int64_t> offs = windowOffsets(win);
       std::vector<T> col(static_cast<size_t>(R * P)),
           out(static_cast<size_t>(Mg * P));
       for (int64_t n = 0; n < N; ++n)

@@ -182,6 +182,12 @@ template <typename F> auto dispatchCompute(DType t, F &&f) {
   }
 }
 
+/// C[M, N] = A[M, K] @ B[K, N], row-major, k summed in ascending order in
+/// the accumulation type, rows split over threads (Contraction.cpp).
+template <typename T>
+void gemm(const T *A, const T *B, T *C, int64_t M, int64_t N, int64_t K,
+          Acc acc);
+
 //===----------------------------------------------------------------------===//
 // Shapes and broadcasting
 //===----------------------------------------------------------------------===//

@@ -223,57 +223,16 @@ Status transposeKernel(KernelContext &c) {
 
 Status sliceKernel(KernelContext &c) {
   MP_RT_TRY(c.arity(1, 1, 1, 1));
-  Shape starts = c.ints("starts"), ends = c.ints("ends");
-  bool hasAxes = c.has("axes"), hasSteps = c.has("steps");
-  Shape axes = c.ints("axes"), steps = c.ints("steps");
   TensorView &x = c.in(0), &y = c.out(0);
   MP_RT_TRY(sameDType(c, x, y));
-  size_t r = x.shape.size(), n = starts.size();
-  if (!hasAxes)
-    for (size_t i = 0; i < n; ++i)
-      axes.push_back(int64_t(i));
-  if (!hasSteps)
-    steps.assign(n, 1);
-  if (ends.size() != n || axes.size() != n || steps.size() != n)
-    return c.error("starts, ends, axes and steps must have one length");
-  Shape st(r, 0), step(r, 1), want = x.shape;
-  std::vector<bool> seen(r, false);
-  for (size_t i = 0; i < n; ++i) {
-    int64_t a = axes[i];
-    if (!normAxis(a, int64_t(r)) || seen[size_t(a)])
-      return c.error("axes out of range or repeated");
-    seen[size_t(a)] = true;
-    int64_t dim = x.shape[size_t(a)], s = starts[i], e = ends[i], k = steps[i];
-    if (k == 0)
-      return c.error("steps must not be 0");
-    // ONNX clamping (saturating for huge values).
-    auto clampIdx = [&](int64_t v, int64_t lo, int64_t hi) {
-      if (v < 0)
-        v = v < -dim ? -1 : v + dim;
-      if (v < 0 && lo == 0)
-        v = 0;
-      return std::min(std::max(v, lo), hi);
-    };
-    if (k == std::numeric_limits<int64_t>::min())
-      return c.error("step out of range");
-    if (k > 0) {
-      s = clampIdx(s, 0, dim);
-      e = clampIdx(e, 0, dim);
-    } else {
-      s = clampIdx(s, 0, dim - 1);
-      e = clampIdx(e, -1, dim - 1);
-    }
-    int64_t len = k > 0 ? (e > s ? (e - s - 1) / k + 1 : 0)
-                        : (s > e ? (s - e - 1) / (-k) + 1 : 0);
-    st[size_t(a)] = s;
-    step[size_t(a)] = k;
-    want[size_t(a)] = len;
-  }
+  Shape st, step, want;
+  MP_RT_TRY(sliceGeometry(c, x.shape, st, step, want));
   if (y.shape != want)
     return c.error("result shape " + shapeStr(y.shape) + " should be " +
                    shapeStr(want));
   if (c.validateOnly)
     return Status::success();
+  size_t r = x.shape.size();
   std::vector<int64_t> xs = stridesOf(x.shape), os(r);
   int64_t base = 0;
   for (size_t d = 0; d < r; ++d) {

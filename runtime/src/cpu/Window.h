@@ -10,6 +10,9 @@
 
 #include "Kernel.h"
 
+#include <algorithm>
+#include <limits>
+
 namespace mp::rt::cpu {
 
 struct Window {
@@ -86,6 +89,80 @@ inline bool nextIndex(std::vector<int64_t> &idx, const Shape &dims) {
     idx[d] = 0;
   }
   return false;
+}
+
+/// For every (kernel position ki, output position p) the offset of the
+/// input element within one channel plane, or -1 in the padding:
+/// offs[ki * P + p] (im2col's gather table).
+inline std::vector<int64_t> windowOffsets(const Window &w) {
+  size_t nd = w.rank();
+  int64_t kprod = numElements(w.kernel), P = numElements(w.out);
+  std::vector<int64_t> offs(static_cast<size_t>(kprod * P));
+  std::vector<int64_t> inStr = stridesOf(w.in);
+  std::vector<int64_t> kk(nd, 0);
+  for (int64_t ki = 0; ki < kprod; ++ki, nextIndex(kk, w.kernel)) {
+    std::vector<int64_t> o(nd, 0);
+    for (int64_t p = 0; p < P; ++p, nextIndex(o, w.out)) {
+      int64_t off = 0;
+      for (size_t d = 0; d < nd && off >= 0; ++d) {
+        int64_t i = o[d] * w.strides[d] - w.padBegin[d] + kk[d] * w.dilations[d];
+        off = (i < 0 || i >= w.in[d]) ? -1 : off + i * inStr[d];
+      }
+      offs[size_t(ki * P + p)] = off;
+    }
+  }
+  return offs;
+}
+
+/// ONNX Slice geometry: reads starts/ends/axes/steps and gives, per dim of
+/// `in`, the first index, the step and the output length.
+inline Status sliceGeometry(KernelContext &c, const Shape &in, Shape &start,
+                            Shape &step, Shape &out) {
+  Shape starts = c.ints("starts"), ends = c.ints("ends");
+  bool hasAxes = c.has("axes"), hasSteps = c.has("steps");
+  Shape axes = c.ints("axes"), steps = c.ints("steps");
+  size_t r = in.size(), n = starts.size();
+  if (!hasAxes)
+    for (size_t i = 0; i < n; ++i)
+      axes.push_back(int64_t(i));
+  if (!hasSteps)
+    steps.assign(n, 1);
+  if (ends.size() != n || axes.size() != n || steps.size() != n)
+    return c.error("starts, ends, axes and steps must have one length");
+  start.assign(r, 0);
+  step.assign(r, 1);
+  out = in;
+  std::vector<bool> seen(r, false);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t a = axes[i];
+    if (!normAxis(a, int64_t(r)) || seen[size_t(a)])
+      return c.error("axes out of range or repeated");
+    seen[size_t(a)] = true;
+    int64_t dim = in[size_t(a)], s = starts[i], e = ends[i], k = steps[i];
+    if (k == 0 || k == std::numeric_limits<int64_t>::min())
+      return c.error("steps must be non-zero and in range");
+    // ONNX clamping (saturating for huge values).
+    auto clampIdx = [&](int64_t v, int64_t lo, int64_t hi) {
+      if (v < 0)
+        v = v < -dim ? -1 : v + dim;
+      if (v < 0 && lo == 0)
+        v = 0;
+      return std::min(std::max(v, lo), hi);
+    };
+    if (k > 0) {
+      s = clampIdx(s, 0, dim);
+      e = clampIdx(e, 0, dim);
+    } else {
+      s = clampIdx(s, 0, dim - 1);
+      e = clampIdx(e, -1, dim - 1);
+    }
+    int64_t len = k > 0 ? (e > s ? (e - s - 1) / k + 1 : 0)
+                        : (s > e ? (s - e - 1) / (-k) + 1 : 0);
+    start[size_t(a)] = s;
+    step[size_t(a)] = k;
+    out[size_t(a)] = len;
+  }
+  return Status::success();
 }
 
 } // namespace mp::rt::cpu
