@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mp/Dialect/MP/IR/MPDialect.h"
+#include "mp/Dialect/MP/IR/MPInterfaces.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 
 #include "mlir/IR/Builders.h"
@@ -31,6 +32,7 @@ void MPDialect::initialize() {
 #define GET_ATTRDEF_LIST
 #include "mp/Dialect/MP/IR/MPAttrs.cpp.inc"
       >();
+  registerGradientModels(*getContext());
 }
 
 Operation *MPDialect::materializeConstant(OpBuilder &builder, Attribute value,

@@ -576,5 +576,6 @@ def MP_NegativeLogLikelihoodLossOp : MP_PureOp<"nll_loss"> {
   let results = (outs MP_Tensor:$loss);
 }
 
+include "mp/Dialect/MP/IR/MPTrainingOps.td"
 
 #endif // MP_OPS_TD

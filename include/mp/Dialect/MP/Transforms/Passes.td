@@ -88,4 +88,62 @@ def MPVerifyPrecisionPass : Pass<"mp-verify-precision", "mlir::ModuleOp"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// Training step (issue 4). Each pass file opens with its algorithm; the
+// state layout and every option are documented in docs/Training.md.
+//===----------------------------------------------------------------------===//
+
+def MPBuildTrainingPass : Pass<"mp-build-training", "mlir::ModuleOp"> {
+  let summary = "Build @train_step from @forward: reverse-mode autodiff and a fused optimizer";
+  let description = [{
+    Differentiates the loss of `@forward` (a result or node named by `loss`;
+    default: the first scalar float result) with respect to every trainable
+    parameter (`mp.role = "param"` arguments not matched by `frozen`) by
+    reverse-mode autodiff through GradientOpInterface, and emits
+    `@train_step(params..., optimizer state..., step, lr, batch...) ->
+    (new params..., new state..., loss)` with one fused update op per
+    parameter (`mp.sgd_update` or `mp.adam_update`, PyTorch semantics).
+    Arguments carry `mp.role` (param, buffer, opt_state, hyper, input,
+    label), `mp.name` and `mp.init`; each updated result carries
+    `mp.updates = <argument index>` so a runtime aliases it onto that
+    argument's buffer. BatchNorm running statistics become buffers updated
+    from batch_norm's running outputs. `@forward` stays, switched to eval
+    mode (Dropout and BatchNorm with training_mode = 0) unless
+    `eval-forward=false`. A module that already has `@train_step` is left
+    unchanged.
+  }];
+  let dependentDialects = ["::mp::MPDialect", "::mlir::func::FuncDialect"];
+  let options = [
+    Option<"lossName", "loss", "std::string", "\"\"",
+           "Loss value: a result mp.name or an ONNX node name (default: the "
+           "first scalar float result of @forward)">,
+    Option<"optimizer", "optimizer", "std::string", "\"sgd\"",
+           "sgd, momentum, adam, adamw, or none (return the gradients)">,
+    Option<"lr", "lr", "double", "-1.0",
+           "Learning rate, the initial value of the lr argument (default: "
+           "0.01 for sgd/momentum, 0.001 for adam/adamw)">,
+    Option<"momentum", "momentum", "double", "-1.0",
+           "SGD momentum (default: 0 for sgd, 0.9 for momentum)">,
+    Option<"dampening", "dampening", "double", "0.0", "SGD dampening">,
+    Option<"nesterov", "nesterov", "bool", "false", "Nesterov momentum">,
+    Option<"weightDecay", "wd", "double", "-1.0",
+           "Weight decay (default: 0, and 0.01 for adamw as in PyTorch)">,
+    Option<"beta1", "beta1", "double", "0.9", "Adam beta1">,
+    Option<"beta2", "beta2", "double", "0.999", "Adam beta2">,
+    Option<"eps", "eps", "double", "1e-8", "Adam epsilon">,
+    Option<"frozen", "frozen", "std::string", "\"\"",
+           "Regex over parameter names (mp.name): matching parameters get "
+           "no gradient and no update">,
+    Option<"funcName", "func", "std::string", "\"forward\"",
+           "The forward function to differentiate">,
+    Option<"evalForward", "eval-forward", "bool", "true",
+           "Switch Dropout and BatchNorm of @forward to inference mode">
+  ];
+  let statistics = [
+    Statistic<"numTrained", "trained-params", "Parameters updated by the optimizer">,
+    Statistic<"numFrozen", "frozen-params", "Parameters without an update">,
+    Statistic<"numBackwardOps", "backward-ops", "Ops in the backward pass">
+  ];
+}
+
 #endif // MP_DIALECT_MP_TRANSFORMS_PASSES
