@@ -151,6 +151,7 @@ const Registry &registry() {
     registerShapeKernels(r);
     registerLossKernels(r);
     registerTrainingKernels(r);
+    registerGradKernels(r);
     return r;
   }();
   return r;

@@ -112,6 +112,7 @@ void registerNormKernels(Registry &r);
 void registerShapeKernels(Registry &r);
 void registerLossKernels(Registry &r);
 void registerTrainingKernels(Registry &r);
+void registerGradKernels(Registry &r);
 
 //===----------------------------------------------------------------------===//
 // Dtype helpers

@@ -105,7 +105,8 @@ inline std::vector<int64_t> windowOffsets(const Window &w) {
     for (int64_t p = 0; p < P; ++p, nextIndex(o, w.out)) {
       int64_t off = 0;
       for (size_t d = 0; d < nd && off >= 0; ++d) {
-        int64_t i = o[d] * w.strides[d] - w.padBegin[d] + kk[d] * w.dilations[d];
+        int64_t i =
+            o[d] * w.strides[d] - w.padBegin[d] + kk[d] * w.dilations[d];
         off = (i < 0 || i >= w.in[d]) ? -1 : off + i * inStr[d];
       }
       offs[size_t(ki * P + p)] = off;
