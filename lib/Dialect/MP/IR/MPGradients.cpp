@@ -54,6 +54,12 @@ Type eltOf(Value v) { return typeOf(v).getElementType(); }
 bool isFloatValue(Value v) { return v && isa<FloatType>(eltOf(v)); }
 bool hasStaticShape(Value v) { return typeOf(v).hasStaticShape(); }
 
+/// An ONNX axis (I64Attr getters return it as uint64_t) in [0, rank).
+int64_t normAxis(uint64_t axis, int64_t rank) {
+  int64_t a = static_cast<int64_t>(axis);
+  return a < 0 ? a + rank : a;
+}
+
 SmallVector<int64_t> iota(int64_t from, int64_t to) {
   return llvm::to_vector(llvm::seq<int64_t>(from, to));
 }
@@ -406,7 +412,7 @@ LogicalResult grad(ClipOp op, GradBuilder &g, Grads gs, Out out) {
 LogicalResult grad(TriluOp op, GradBuilder &g, Grads gs, Out out) {
   if (isFloatValue(op.getInput()))
     out[0] = g.make<TriluOp>(ValueRange{gs[0]},
-                             {g.i64("upper", op.getUpper()), g.i64("k", op.getK())});
+                             {g.i64("upper", op.getUpper()), g.i64("k", static_cast<int64_t>(op.getK()))});
   return success();
 }
 
@@ -530,7 +536,8 @@ LogicalResult grad(MatMulOp op, GradBuilder &g, Grads gs, Out out) {
   int64_t rgp = typeOf(gp).getRank();
 
   // dA = g @ B^T, summed over broadcast batch dims.
-  out[0] = g.reduceTo(MatMulOp::create(g.b, gp, g.transposeLast2(bp)), a);
+  out[0] = g.reshapeTo(
+      g.reduceTo(MatMulOp::create(g.b, gp, g.transposeLast2(bp)), ap), a);
 
   // dB = A^T @ g. When B is an unbatched matrix and A is batched, fold A's
   // batch dims into its rows: one [K, rows] x [rows, N] matmul instead of a
@@ -542,9 +549,10 @@ LogicalResult grad(MatMulOp op, GradBuilder &g, Grads gs, Out out) {
     int64_t n = gpt.getDimSize(rgp - 1);
     Value a2 = g.reshape(ap, {apt.getNumElements() / k, k});
     Value g2 = g.reshape(gp, {gpt.getNumElements() / n, n});
-    out[1] = g.reduceTo(MatMulOp::create(g.b, g.transposeLast2(a2), g2), b);
+    out[1] = g.reshapeTo(MatMulOp::create(g.b, g.transposeLast2(a2), g2), b);
   } else {
-    out[1] = g.reduceTo(MatMulOp::create(g.b, g.transposeLast2(ap), gp), b);
+    out[1] = g.reshapeTo(
+        g.reduceTo(MatMulOp::create(g.b, g.transposeLast2(ap), gp), bp), b);
   }
   return success();
 }
@@ -601,20 +609,20 @@ LogicalResult grad(ConvOp op, GradBuilder &g, Grads gs, Out out) {
 
 LogicalResult grad(SoftmaxOp op, GradBuilder &g, Grads gs, Out out) {
   out[0] = g.make<SoftmaxGradOp>(ValueRange{gs[0], op.getOutput()},
-                                 {g.i64("axis", op.getAxis())});
+                                 {g.i64("axis", static_cast<int64_t>(op.getAxis()))});
   return success();
 }
 
 LogicalResult grad(LogSoftmaxOp op, GradBuilder &g, Grads gs, Out out) {
   out[0] = g.make<LogSoftmaxGradOp>(ValueRange{gs[0], op.getOutput()},
-                                    {g.i64("axis", op.getAxis())});
+                                    {g.i64("axis", static_cast<int64_t>(op.getAxis()))});
   return success();
 }
 
 LogicalResult grad(LayerNormOp op, GradBuilder &g, Grads gs, Out out) {
   Value x = op.getX();
   RankedTensorType xt = typeOf(x);
-  int64_t axis = op.getAxis() < 0 ? op.getAxis() + xt.getRank() : op.getAxis();
+  int64_t axis = normAxis(op.getAxis(), xt.getRank());
   Type elt = xt.getElementType();
   Value dx;
   if (gs[0]) {
@@ -852,7 +860,7 @@ LogicalResult grad(ConcatOp op, GradBuilder &g, Grads gs, Out out) {
   if (!isFloatValue(ins.front()))
     return success();
   int64_t r = typeOf(ins.front()).getRank();
-  int64_t axis = op.getAxis() < 0 ? op.getAxis() + r : op.getAxis();
+  int64_t axis = normAxis(op.getAxis(), r);
   SmallVector<int64_t> sizes;
   for (Value v : ins) {
     if (typeOf(v).isDynamicDim(axis))
@@ -877,7 +885,7 @@ LogicalResult grad(SplitOp op, GradBuilder &g, Grads gs, Out out) {
   for (auto [r, gr] : llvm::zip(op.getOutputs(), gs))
     parts.push_back(gr ? gr : g.zerosLike(r));
   int64_t rank = typeOf(op.getInput()).getRank();
-  int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
+  int64_t axis = normAxis(op.getAxis(), rank);
   out[0] = parts.size() == 1
                ? parts[0]
                : Value(g.make<ConcatOp>(ValueRange(parts),
@@ -922,7 +930,7 @@ LogicalResult grad(GatherOp op, GradBuilder &g, Grads gs, Out out) {
   if (!isFloatValue(data))
     return success();
   RankedTensorType dt = typeOf(data);
-  int64_t r = dt.getRank(), axis = op.getAxis() < 0 ? op.getAxis() + r : op.getAxis();
+  int64_t r = dt.getRank(), axis = normAxis(op.getAxis(), r);
   int64_t q = typeOf(op.getIndices()).getRank();
   if (dt.isDynamicDim(axis))
     return g.error("needs a static size of the gathered axis");
@@ -951,7 +959,7 @@ LogicalResult grad(GatherElementsOp op, GradBuilder &g, Grads gs, Out out) {
   if (!isFloatValue(data))
     return success();
   RankedTensorType dt = typeOf(data);
-  int64_t axis = op.getAxis() < 0 ? op.getAxis() + dt.getRank() : op.getAxis();
+  int64_t axis = normAxis(op.getAxis(), dt.getRank());
   if (dt.isDynamicDim(axis))
     return g.error("needs a static size of the gathered axis");
   Value idx = g.normalizeIndices(op.getIndices(),
@@ -968,7 +976,7 @@ LogicalResult grad(ScatterElementsOp op, GradBuilder &g, Grads gs, Out out) {
   StringRef red = op.getReduction();
   if (red != "none" && red != "add")
     return g.error("reduction \"" + red + "\" has no gradient rule");
-  int64_t axis = op.getAxis();
+  int64_t axis = normAxis(op.getAxis(), typeOf(data).getRank());
   // Overwritten positions of data get no gradient; updates read theirs.
   out[0] = red == "add"
                ? gs[0]
