@@ -257,6 +257,8 @@ Program buildZoo() {
   uint32_t tracker = p.addTensor("tracker", DType::I64, {}, Role::Scaler);
   uint32_t shp = p.addTensor("shape", DType::I64, {2}, Role::Constant,
                              HostTensor::i64({2}, {2, 16}).bytes);
+  uint32_t shp2 = p.addTensor("shape2", DType::I64, {4}, Role::Constant,
+                              HostTensor::i64({4}, {2, 4, 2, 2}).bytes);
   uint32_t idx = p.addTensor("idx", DType::I64, {3}, Role::Constant,
                              HostTensor::i64({3}, {0, 4, -1}).bytes);
   auto T = [&](const char *n, DType dt, Shape s) {
@@ -311,6 +313,36 @@ Program buildZoo() {
   I("adam_update", {gw, gg, m, v, st, kNoTensor, kNoTensor}, {},
     {aF("lr", 0.1), aI("increment_step", 1)});
   I("loss_scale_update", {scale, tracker, fin}, {}, {aI("growth_interval", 2)});
+  // A backward slice: loss grad, layer-norm grad, pool and conv grads.
+  uint32_t dloss =
+      p.addTensor("dloss", DType::F32, {}, Role::Constant, f32({}, {1}));
+  uint32_t dgm = T("dgm", DType::F32, {2, 5}),
+           dfl = T("dfl", DType::F32, {2, 16});
+  uint32_t dln = T("dln", DType::F32, {2, 5}), dsc = T("dsc", DType::F32, {5});
+  uint32_t dbb = T("dbb", DType::F32, {5}), dgw = T("dgw", DType::F32, {16, 5});
+  uint32_t dmp = T("dmp", DType::F32, {2, 4, 2, 2});
+  uint32_t dre = T("dre", DType::F32, {2, 4, 4, 4}),
+           dx = T("dx", DType::F32, {2, 3, 4, 4});
+  uint32_t dcw = T("dcw", DType::F32, {4, 3, 3, 3}),
+           sg = T("sg", DType::F32, {2, 5});
+  I("softmax_cross_entropy_loss_grad", {dloss, lp, lab}, {dgm});
+  I("layer_norm_grad", {dgm, gm, red, mean, inv}, {dln, dsc, dbb});
+  I("gemm", {dln, gw}, {dfl}, {aI("transB", 1)});
+  I("gemm", {fl, dln}, {dgw}, {aI("transA", 1)});
+  I("slice_grad", {sl}, {sg},
+    {aInts("input_shape", {2, 5}), aInts("starts", {0, 0}),
+     aInts("ends", {2, 3}), aInts("steps", {1, 2})});
+  I("reshape", {dfl, shp2}, {dmp});
+  I("max_pool_grad", {dmp, r}, {dre},
+    {aInts("kernel_shape", {2, 2}), aInts("strides", {2, 2}),
+     aInts("pads", {0, 0, 0, 0}), aInts("dilations", {1, 1})});
+  std::vector<Attribute> convAttrs = {
+      aInts("kernel_shape", {3, 3}), aInts("strides", {1, 1}),
+      aInts("pads", {1, 1, 1, 1}), aInts("dilations", {1, 1}), aI("group", 1)};
+  std::vector<Attribute> gi = convAttrs;
+  gi.push_back(aInts("input_shape", {2, 3, 4, 4}));
+  I("conv_grad_input", {dre, cw}, {dx}, gi);
+  I("conv_grad_filter", {x, dre}, {dcw}, convAttrs);
   // reduce_mean makes layer_norm's scale: it runs first.
   Instruction rm;
   rm.kernel = "reduce_mean";

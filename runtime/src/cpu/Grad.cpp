@@ -396,9 +396,9 @@ Status convGradInputKernel(KernelContext &c) {
   MP_RT_TRY(floatOnly(c, dy.dtype));
   if (w.dtype != dy.dtype || dx.dtype != dy.dtype)
     return c.error("dY, W and dX must have one dtype");
+  MP_RT_TRY(expectShape(c, dx, inShape, "dX"));
   ConvGeom g;
   MP_RT_TRY(convGeom(c, inShape, w.shape, dy.shape, g));
-  MP_RT_TRY(expectShape(c, dx, inShape, "dX"));
   if (c.validateOnly)
     return Status::success();
   dispatchCompute(dy.dtype, [&](auto tag) {
