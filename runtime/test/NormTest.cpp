@@ -67,6 +67,13 @@ TEST_P(Conformance, LayerNorm) {
   expectNear(r.results[0].values(), want, 1e-5);
   expectNear(r.results[1].values(), mean, 1e-6);
   expectNear(r.results[2].values(), inv, 1e-5);
+  // f16 X with f32 Scale and B (autocast pins them): same result to f16
+  // precision.
+  r = run("layer_norm", {HostTensor::of(DType::F16, {2, 4}, x), scale, bias},
+          {{DType::F16, {2, 4}}, {DType::F32, {2, 1}}, {DType::F32, {2, 1}}},
+          {aI("axis", -1), aF("epsilon", 1e-5), aS("acc", "f32")});
+  ASSERT_RUN_OK(r);
+  expectNear(r.results[0].values(), want, 2e-3);
   // axis 1 of [2, 2, 2]: normalizes the last 4 values of each batch; only
   // Y requested; scale broadcasts from [2] to [2, 2].
   r = run("layer_norm",

@@ -202,6 +202,23 @@ TEST_P(Conformance, ExpandAndTrilu) {
   expectEq(r.results[0].values(), {0, 2, 3, 0, 0, 6, 0, 0, 0});
 }
 
+TEST_P(Conformance, Pad) {
+  auto x = HostTensor::f32({2, 2}, {1, 2, 3, 4});
+  // One row on top, one column right, filled with -1.
+  auto r = run("pad", {x}, {{DType::F32, {3, 3}}},
+               {aInts("pads", {1, 0, 0, 1}), aF("value", -1)});
+  ASSERT_RUN_OK(r);
+  expectEq(r.results[0].values(), {-1, -1, -1, 1, 2, -1, 3, 4, -1});
+  // Negative pads crop.
+  r = run("pad", {x}, {{DType::F32, {2, 1}}}, {aInts("pads", {0, -1, 0, 0})});
+  ASSERT_RUN_OK(r);
+  expectEq(r.results[0].values(), {2, 4});
+  r = run("pad", {x}, {{DType::F32, {2, 2}}}, {aInts("pads", {0, 0})});
+  EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM);
+  r = run("pad", {x}, {{DType::F32, {3, 3}}}, {aInts("pads", {0, 0, 0, 0})});
+  EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM);
+}
+
 TEST_P(Conformance, ShapeSizeRangeConstantOfShape) {
   auto x = HostTensor::f32({2, 3, 4}, {});
   auto r = run("shape", {x}, {{DType::I64, {3}}});

@@ -101,8 +101,9 @@ Status layerNormKernel(KernelContext &c) {
     if (!t)
       continue;
     Shape out;
-    if (t->dtype != x.dtype)
-      return c.error("Scale and B must have X's dtype");
+    // Scale and B may be f32 while X is f16/bf16 (pinned by autocast).
+    if (!isFloat(t->dtype))
+      return c.error("Scale and B must be floating point");
     if (!broadcastShapes({&t->shape, &normShape}, out) || out != normShape)
       return c.error("Scale/B of shape " + shapeStr(t->shape) +
                      " do not broadcast to the normalized shape " +

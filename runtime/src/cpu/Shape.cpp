@@ -609,6 +609,55 @@ Status triluKernel(KernelContext &c) {
   return Status::success();
 }
 
+Status padKernel(KernelContext &c) {
+  MP_RT_TRY(c.arity(1, 1, 1, 1));
+  std::vector<int64_t> pads = c.ints("pads");
+  double value = c.f64("value", 0.0);
+  TensorView &x = c.in(0), &y = c.out(0);
+  MP_RT_TRY(sameDType(c, x, y));
+  size_t r = x.shape.size();
+  if (pads.size() != 2 * r)
+    return c.error("pads must hold 2 x rank entries");
+  Shape expect(r);
+  for (size_t i = 0; i < r; ++i) {
+    expect[i] = x.shape[i] + pads[i] + pads[i + r];
+    if (expect[i] < 0)
+      return c.error("pads crop a dim below zero");
+  }
+  if (y.shape != expect)
+    return c.error("result must have shape " + shapeStr(expect));
+  if (c.validateOnly)
+    return Status::success();
+  size_t es = dtypeSize(x.dtype);
+  int64_t n = y.numel();
+  if (n > 0) {
+    storeF64(y, 0, value);
+    for (int64_t i = 1; i < n; ++i)
+      std::memcpy(y.data + size_t(i) * es, y.data, es);
+  }
+  std::vector<int64_t> idx(r, 0);
+  for (int64_t k = 0, m = x.numel(); k < m; ++k) {
+    int64_t off = 0;
+    bool inside = true;
+    for (size_t d = 0; d < r; ++d) {
+      int64_t yi = idx[d] + pads[d];
+      if (yi < 0 || yi >= y.shape[d]) {
+        inside = false;
+        break;
+      }
+      off = off * y.shape[d] + yi;
+    }
+    if (inside)
+      std::memcpy(y.data + size_t(off) * es, x.data + size_t(k) * es, es);
+    for (size_t d = r; d-- > 0;) {
+      if (++idx[d] < x.shape[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+  return Status::success();
+}
+
 Status shapeKernel(KernelContext &c) {
   MP_RT_TRY(c.arity(1, 1, 1, 1));
   int64_t r = c.in(0).rank();
@@ -732,6 +781,7 @@ void registerShapeKernels(Registry &r) {
   r["scatter_elements"] = {scatterElementsKernel, true};
   r["scatter_nd"] = {scatterNDKernel, true};
   r["trilu"] = {triluKernel, true};
+  r["pad"] = {padKernel, false};
   r["shape"] = {shapeKernel, false};
   r["size"] = {sizeKernel, false};
   r["range"] = {rangeKernel, false};
