@@ -4,6 +4,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="${MP_BUILD_DIR:-$root/build}"
+# ccache hits across checkouts (CI builds a fresh clone elsewhere).
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 exec 9>"/tmp/mp-build.lock"
 flock 9
 if [ ! -f "$build/build.ninja" ]; then
