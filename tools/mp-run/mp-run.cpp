@@ -43,6 +43,14 @@ Runs a program compiled by mp-compile (or mp-translate --mp-to-mpb).
   --save-outputs F.npz    write the outputs after the last step
   --save-params F.npz     write the parameters after the last step, keyed by
                           their ONNX initializer names
+  --eval FILE.npz         after the steps, run `forward` once over every
+                          batch of FILE (members named like the inputs) and
+                          report the accuracy of the argmax of the logits
+                          output against the integer labels input
+  --logits NAME           output holding the logits (default: "logits", or
+                          the only rank-2 float output)
+  --labels NAME           input holding the class labels (default: "y", or
+                          the only integer input)
   --list                  list the program's tensors and functions, then exit
   -h, --help              this text
 
@@ -55,7 +63,8 @@ struct Options {
   std::string program, device = "cpu", function;
   long steps = 1, every = 0, intHigh = 10;
   unsigned seed = 0;
-  bool synthetic = false, print = false, list = false;
+  bool synthetic = false, print = false, list = false, eval = false;
+  std::string logits, labels, evalFile;
   std::map<std::string, std::string> inputFiles;
   std::vector<std::string> npzFiles;
   std::string saveOutputs, saveParams;
@@ -120,6 +129,14 @@ Options parseArgs(int argc, char **argv) {
       o.print = true;
     else if (a == "--list")
       o.list = true;
+    else if (a == "--eval") {
+      o.eval = true;
+      o.evalFile = value();
+    }
+    else if (a == "--logits")
+      o.logits = value();
+    else if (a == "--labels")
+      o.labels = value();
     else if (a == "--save-outputs")
       o.saveOutputs = value();
     else if (a == "--save-params")
@@ -436,6 +453,91 @@ int main(int argc, char **argv) {
                 skipped ? (", skipped steps " + std::to_string(skippedSteps))
                               .c_str()
                         : "");
+
+  auto evaluate = [&]() {
+    // Accuracy over the whole eval dataset with the forward function.
+    std::map<std::string, mp::npy::Array> data;
+    std::string err = mp::npy::readNpz(o.evalFile, data);
+    if (!err.empty())
+      die(err);
+    std::vector<Feed> feeds;
+    for (auto &t : tensors) {
+      if (t.role != MP_ROLE_INPUT && t.role != MP_ROLE_LABEL)
+        continue;
+      auto it = data.find(t.name);
+      if (it == data.end())
+        continue;
+      Feed f{t, {}, 1};
+      const mp::npy::Array &a = it->second;
+      if (t.rank == 0 || a.shape.size() != size_t(t.rank) ||
+          a.shape[0] < t.shape[0])
+        die("--eval: member '" + it->first + "' does not fit input '" +
+            t.name + "'");
+      err = convert(a, t, f.data);
+      if (!err.empty())
+        die("--eval: input '" + std::string(t.name) + "' " + err);
+      f.batches = a.shape[0] / t.shape[0];
+      f.data.resize(size_t(f.batches) * t.num_bytes);
+      feeds.push_back(std::move(f));
+    }
+    std::string evalFn = "forward";
+    if (!has(evalFn))
+      die("--eval needs a function '" + evalFn + "' (use --function)");
+    const mp_tensor_info *lg = nullptr;
+    const Feed *lb = nullptr;
+    for (auto &t : tensors)
+      if (t.role == MP_ROLE_OUTPUT &&
+          (o.logits.empty() ? (std::string(t.name) == "logits" ||
+                               (!lg && t.rank == 2 && t.dtype == MP_DTYPE_F32))
+                            : o.logits == t.name))
+        lg = &t;
+    for (auto &f : feeds)
+      if (o.labels.empty()
+              ? (std::string(f.info.name) == "y" ||
+                 (!lb && (f.info.dtype == MP_DTYPE_I64 ||
+                          f.info.dtype == MP_DTYPE_I32)))
+              : o.labels == f.info.name)
+        lb = &f;
+    if (!lg || lg->rank != 2)
+      die("--eval: no rank-2 logits output (name it with --logits)");
+    if (!lb || lb->info.rank != 1 || lb->info.shape[0] != lg->shape[0])
+      die("--eval: no integer labels input matching the logits' batch (name "
+          "it with --labels)");
+    int64_t batches = 1;
+    for (auto &f : feeds)
+      batches = std::max(batches, f.batches);
+    int64_t correct = 0, total = 0, B = lg->shape[0], C = lg->shape[1];
+    std::vector<uint8_t> out(lg->num_bytes);
+    for (int64_t b = 0; b < batches; ++b) {
+      for (auto &f : feeds)
+        check(ctx,
+              mp_rt_write_tensor(ctx, f.info.name,
+                                 f.data.data() +
+                                     size_t(b % f.batches) * f.info.num_bytes,
+                                 f.info.num_bytes),
+              std::string("binding '") + f.info.name + "'");
+      check(ctx, mp_rt_run(ctx, evalFn.c_str()), "running '" + evalFn + "'");
+      check(ctx, mp_rt_read_tensor(ctx, lg->name, out.data(), out.size()),
+            "reading logits");
+      const uint8_t *labels =
+          lb->data.data() + size_t(b % lb->batches) * lb->info.num_bytes;
+      std::vector<uint8_t> lab(labels, labels + lb->info.num_bytes);
+      for (int64_t i = 0; i < B; ++i) {
+        int64_t best = 0;
+        for (int64_t j = 1; j < C; ++j)
+          if (scalarValue(*lg, out, i * C + j) > scalarValue(*lg, out, i * C + best))
+            best = j;
+        correct += int64_t(scalarValue(lb->info, lab, i)) == best;
+        ++total;
+      }
+    }
+    std::printf("accuracy: %.2f%% (%lld/%lld) on '%s'\n",
+                100.0 * double(correct) / double(std::max<int64_t>(total, 1)),
+                (long long)correct, (long long)total, o.evalFile.c_str());
+  };
+
+  if (o.eval)
+    evaluate();
 
   auto collect = [&](mp_role role, std::map<std::string, mp::npy::Array> &out) {
     for (auto &t : tensors) {

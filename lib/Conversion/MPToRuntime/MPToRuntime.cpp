@@ -158,9 +158,11 @@ LogicalResult Lowering::convertAttrs(Operation *op, rt::Instruction &ins) {
             rt::Attribute::ofString("acc", stringifyPrecision(acc).str()));
       continue;
     }
-    if (name.contains('.'))
-      continue; // Other dialects' discardable attributes.
-    if (auto i = dyn_cast<IntegerAttr>(v))
+    if (name.contains('.') || name == "operandSegmentSizes")
+      continue; // Discardable attributes; operand positions (see above).
+    if (auto bl = dyn_cast<BoolAttr>(v))
+      ins.attrs.push_back(rt::Attribute::ofInt(name.str(), bl.getValue()));
+    else if (auto i = dyn_cast<IntegerAttr>(v))
       ins.attrs.push_back(rt::Attribute::ofInt(name.str(), i.getInt()));
     else if (auto f = dyn_cast<FloatAttr>(v))
       ins.attrs.push_back(
@@ -272,8 +274,23 @@ LogicalResult Lowering::lower(func::FuncOp func) {
                             << "' has no runtime kernel (only mp ops lower)";
     rt::Instruction ins;
     ins.kernel = op.getName().stripDialect().str();
-    for (Value v : op.getOperands())
-      ins.operands.push_back(ids.lookup(v));
+    // Ops with several optional operands (the optimizer updates) keep their
+    // positions: an absent operand is kNoTensor.
+    if (auto segments =
+            op.getAttrOfType<DenseI32ArrayAttr>("operandSegmentSizes")) {
+      unsigned next = 0;
+      for (int32_t size : segments.asArrayRef()) {
+        if (size == 0)
+          ins.operands.push_back(rt::kNoTensor);
+        for (int32_t i = 0; i < size; ++i)
+          ins.operands.push_back(ids.lookup(op.getOperand(next++)));
+      }
+      while (!ins.operands.empty() && ins.operands.back() == rt::kNoTensor)
+        ins.operands.pop_back();
+    } else {
+      for (Value v : op.getOperands())
+        ins.operands.push_back(ids.lookup(v));
+    }
     for (OpResult r : op.getResults()) {
       uint32_t id;
       if (auto it = updates.find(r); it != updates.end()) {
