@@ -9,7 +9,7 @@
 // RUN: mp-run %t/mlp.mpb --input x=%t/x.npy --input y=%t/y.npy --steps 2 --every 1 | FileCheck %s
 // RUN: mp-run %t/mlp.mpb --input x=%t/x64.npy --input y=%t/y.npy --steps 1 | FileCheck %s --check-prefix=STEP1
 // RUN: mp-run %t/mlp.mpb --inputs %t/batch.npz --print --save-outputs %t/out.npz | FileCheck %s --check-prefix=PRINT
-// RUN: %python -c "import numpy as np; d = np.load('%t/out.npz'); print(sorted(d.files), d['logits'].shape)" | FileCheck %s --check-prefix=SAVED
+// RUN: %python -c "import numpy as np; d = np.load('%t/out.npz'); print(sorted(d.files), d['forward.logits'].shape)" | FileCheck %s --check-prefix=SAVED
 // RUN: mp-run %t/mlp.mpb --synthetic --int-high 2 --steps 3 | FileCheck %s --check-prefix=SYN
 // RUN: mp-run %t/mlp.mpb --list | FileCheck %s --check-prefix=LIST
 
@@ -20,13 +20,13 @@
 // CHECK: step      2  loss 0.7099
 // CHECK: 2 steps of 'forward' on cpu
 // STEP1: step      1  loss 0.9109
-// PRINT: logits f32[4,2] =
-// PRINT: loss f32[] = 0.9109
-// SAVED: ['logits', 'loss'] (4, 2)
+// PRINT: forward.logits f32[4,2] =
+// PRINT: forward.loss f32[] = 0.9109
+// SAVED: ['forward.logits', 'forward.loss'] (4, 2)
 // SYN: 3 steps of 'forward' on cpu
 // LIST: input      x                                        f32[4,3]
 // LIST: param      w                                        f32[2,3]
-// LIST: output     loss                                     f32[]
+// LIST: output     forward.loss                             f32[]
 // LIST: function   forward
 
 // RUN: not mp-run %t/mlp.mpb --input x=%t/bad_shape.npy --input y=%t/y.npy 2>&1 | FileCheck %s --check-prefix=SHAPE

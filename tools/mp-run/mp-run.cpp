@@ -47,8 +47,8 @@ Runs a program compiled by mp-compile (or mp-translate --mp-to-mpb).
                           batch of FILE (members named like the inputs) and
                           report the accuracy of the argmax of the logits
                           output against the integer labels input
-  --logits NAME           output holding the logits (default: "logits", or
-                          the only rank-2 float output)
+  --logits NAME           output holding the logits (default:
+                          "forward.logits", or the first rank-2 f32 output)
   --labels NAME           input holding the class labels (default: "y", or
                           the only integer input)
   --list                  list the program's tensors and functions, then exit
@@ -398,7 +398,7 @@ int main(int argc, char **argv) {
   const mp_tensor_info *loss = nullptr, *scale = nullptr, *skipped = nullptr;
   for (auto &t : tensors) {
     std::string n = t.name;
-    if (n == "loss" && t.num_elements == 1)
+    if ((n == fn + ".loss" || (!loss && n == "loss")) && t.num_elements == 1)
       loss = &t;
     if (n == "loss_scale" && t.num_elements == 1)
       scale = &t;
@@ -487,7 +487,7 @@ int main(int argc, char **argv) {
     const Feed *lb = nullptr;
     for (auto &t : tensors)
       if (t.role == MP_ROLE_OUTPUT &&
-          (o.logits.empty() ? (std::string(t.name) == "logits" ||
+          (o.logits.empty() ? (std::string(t.name) == "forward.logits" ||
                                (!lg && t.rank == 2 && t.dtype == MP_DTYPE_F32))
                             : o.logits == t.name))
         lg = &t;
@@ -506,6 +506,11 @@ int main(int argc, char **argv) {
     int64_t batches = 1;
     for (auto &f : feeds)
       batches = std::max(batches, f.batches);
+    const mp_tensor_info *ls = nullptr;
+    for (auto &t : tensors)
+      if (std::string(t.name) == evalFn + ".loss" && t.num_elements == 1)
+        ls = &t;
+    double lossSum = 0;
     int64_t correct = 0, total = 0, B = lg->shape[0], C = lg->shape[1];
     std::vector<uint8_t> out(lg->num_bytes);
     for (int64_t b = 0; b < batches; ++b) {
@@ -519,6 +524,8 @@ int main(int argc, char **argv) {
       check(ctx, mp_rt_run(ctx, evalFn.c_str()), "running '" + evalFn + "'");
       check(ctx, mp_rt_read_tensor(ctx, lg->name, out.data(), out.size()),
             "reading logits");
+      if (ls)
+        lossSum += readScalar(ls);
       const uint8_t *labels =
           lb->data.data() + size_t(b % lb->batches) * lb->info.num_bytes;
       std::vector<uint8_t> lab(labels, labels + lb->info.num_bytes);
@@ -531,9 +538,12 @@ int main(int argc, char **argv) {
         ++total;
       }
     }
-    std::printf("accuracy: %.2f%% (%lld/%lld) on '%s'\n",
+    std::printf("accuracy: %.2f%% (%lld/%lld)",
                 100.0 * double(correct) / double(std::max<int64_t>(total, 1)),
-                (long long)correct, (long long)total, o.evalFile.c_str());
+                (long long)correct, (long long)total);
+    if (ls)
+      std::printf(", mean loss %.6f", lossSum / double(batches));
+    std::printf(" on '%s'\n", o.evalFile.c_str());
   };
 
   if (o.eval)

@@ -11,7 +11,7 @@
 // - each other SSA value is a transient tensor, placed in one arena by the
 //   runtime's memory planner (first fit over live ranges);
 // - a result with `mp.updates = i` writes argument i's tensor in place; other
-//   results are output tensors the caller reads.
+//   results are output tensors named "<function>.<mp.name>" the caller reads.
 // Shapes must be static. Validation is the runtime's own (validateProgram),
 // so whatever this writes, the runtime accepts.
 //
@@ -321,9 +321,10 @@ LogicalResult Lowering::lower(func::FuncOp func) {
   for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
     if (updates.count(v))
       continue;
+    // Outputs are per function: "forward.logits", "train_step.loss".
     auto nameAttr = func.getResultAttrOfType<StringAttr>(i, "mp.name");
-    std::string name =
-        nameAttr ? nameAttr.str() : fn.name + ".result" + std::to_string(i);
+    std::string name = fn.name + "." +
+                       (nameAttr ? nameAttr.str() : "result" + std::to_string(i));
     auto out = newTensor(v, uniqueName(name), rt::Role::Output, func);
     if (failed(out))
       return failure();

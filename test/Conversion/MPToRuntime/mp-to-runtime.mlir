@@ -8,7 +8,7 @@
 // CHECK: tensor %[[X:[0-9]+]] "x" f32[2,4] input
 // CHECK: tensor %[[W:[0-9]+]] "fc.weight" f32[3,4] param data=48B
 // CHECK: tensor %[[C:[0-9]+]] "forward.const{{[0-9]+}}" f32[] constant data=4B
-// CHECK: tensor %[[OUT:[0-9]+]] "y" f16[2,3] output
+// CHECK: tensor %[[OUT:[0-9]+]] "forward.y" f16[2,3] output
 // CHECK: func forward inputs(%[[X]]) outputs(%[[OUT]])
 // CHECK:   %[[XH:[0-9]+]]:f16[2,4]@{{[0-9]+}} = cast(%[[X]]) to="f16"
 // CHECK:   %[[WH:[0-9]+]]:f16[3,4]@{{[0-9]+}} = cast(%[[W]]) to="f16"

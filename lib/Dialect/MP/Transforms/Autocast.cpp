@@ -98,6 +98,13 @@ std::string nodeName(Location loc) {
   return "";
 }
 
+/// Backward ops made by autodiff carry FusedLoc<"grad">[forward op's loc].
+bool isGradLoc(Location loc) {
+  auto f = dyn_cast<FusedLoc>(loc);
+  auto tag = f ? dyn_cast_or_null<StringAttr>(f.getMetadata()) : StringAttr();
+  return tag && tag.getValue() == "grad";
+}
+
 /// Leaves carry values in whatever precision their users want.
 bool isLeaf(Operation *op) {
   return isa<ConstantOp, CastOp, ConstantOfShapeOp, RangeOp>(op);
@@ -392,7 +399,9 @@ void Painter::lossSubgraph() {
     if (n.fixed && n.rule != "allow list")
       continue; // Node rules and earlier f32 decisions keep their reason.
     bool tail = toLoss.contains(n.op) && !feedsAllow.contains(n.op);
-    bool after = fromLoss.contains(n.op);
+    // The backward pass is downstream of the loss too, but follows its
+    // forward ops (step 8), not the loss.
+    bool after = fromLoss.contains(n.op) && !isGradLoc(n.op->getLoc());
     if (!tail && !after)
       continue;
     decide(n, Dec::F32, "loss subgraph",
@@ -577,13 +586,6 @@ void Painter::minimizeCasts() {
                  " fewer casts around this op (was: " + n.reason + ")");
     }
   }
-}
-
-/// Backward ops made by autodiff carry FusedLoc<"grad">[forward op's loc].
-bool isGradLoc(Location loc) {
-  auto f = dyn_cast<FusedLoc>(loc);
-  auto tag = f ? dyn_cast_or_null<StringAttr>(f.getMetadata()) : StringAttr();
-  return tag && tag.getValue() == "grad";
 }
 
 void Painter::followForward() {
