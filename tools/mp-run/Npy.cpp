@@ -233,6 +233,10 @@ std::string writeNpz(const std::string &path,
                      const std::map<std::string, Array> &arrays) {
   std::vector<uint8_t> zip, central;
   uint16_t count = 0;
+  for (auto &[key, a] : arrays)
+    if (!elementSize(a.dtype))
+      return "array '" + key + "' has dtype " + a.dtype +
+             ", which .npy cannot hold (cast it to f32 in the model)";
   for (auto &[key, a] : arrays) {
     std::vector<uint8_t> body = encodeNpy(a);
     std::string name = key + ".npy";

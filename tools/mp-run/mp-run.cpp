@@ -337,7 +337,11 @@ int main(int argc, char **argv) {
       bool inner = a.shape.size() == size_t(t.rank);
       for (int i = 1; inner && i < t.rank; ++i)
         inner = a.shape[i] == t.shape[i];
-      bool rank0 = t.rank == 0 && a.shape.empty();
+      // A scalar tensor takes a scalar or a one-element array.
+      int64_t count = 1;
+      for (int64_t d : a.shape)
+        count *= d;
+      bool rank0 = t.rank == 0 && count == 1;
       if (!rank0 && (!inner || (t.rank > 0 && (t.shape[0] == 0 ||
                                                a.shape[0] < t.shape[0]))))
         die("input '" + std::string(t.name) + "' wants " + desc +

@@ -125,8 +125,11 @@ Status flattenKernel(KernelContext &c) {
   int64_t axis = c.i64("axis", 1);
   TensorView &x = c.in(0), &y = c.out(0);
   MP_RT_TRY(sameDType(c, x, y));
-  if (!normAxis(axis, x.rank(), true))
+  // ONNX Flatten: axis in [-r, r], a negative one counts from r.
+  if (axis < -x.rank() || axis > x.rank())
     return c.error("axis out of range");
+  if (axis < 0)
+    axis += x.rank();
   int64_t a = 1;
   for (int64_t d = 0; d < axis; ++d)
     a *= x.shape[size_t(d)];
