@@ -168,10 +168,21 @@ public:
 
   // Shapes ------------------------------------------------------------------
 
+  /// The result of a reshape/expand to `like`'s shape gets `like`'s shape
+  /// even when it is partly dynamic (the verifier accepts a result more
+  /// static than the inferred one; the shape operand is `like`'s).
+  Value refineTo(Value v, Value like) {
+    auto lt = typeOf(like);
+    if (typeOf(v).getShape() != lt.getShape())
+      v.setType(typeOf(v).clone(lt.getShape()));
+    return v;
+  }
   Value reshapeTo(Value x, Value like) {
     if (x.getType() == like.getType())
       return x;
-    return make<ReshapeOp>(ValueRange{x, shapeOf(like)}, ArrayRef<NamedAttribute>());
+    return refineTo(
+        make<ReshapeOp>(ValueRange{x, shapeOf(like)}, ArrayRef<NamedAttribute>()),
+        like);
   }
   Value reshape(Value x, ArrayRef<int64_t> shape) {
     if (typeOf(x).getShape() == shape)
@@ -194,7 +205,9 @@ public:
   Value expandTo(Value x, Value like) {
     if (x.getType() == like.getType())
       return x;
-    return make<ExpandOp>(ValueRange{x, shapeOf(like)}, ArrayRef<NamedAttribute>());
+    return refineTo(
+        make<ExpandOp>(ValueRange{x, shapeOf(like)}, ArrayRef<NamedAttribute>()),
+        like);
   }
   /// Sums a gradient of a broadcast result down to the shape of `like` (the
   /// broadcast operand) and gives it exactly `like`'s type.
@@ -207,7 +220,10 @@ public:
     for (int64_t i = 0; i < lt.getRank(); ++i)
       if (lt.getDimSize(i) == 1 && gt.getDimSize(lead + i) != 1)
         axes.push_back(lead + i);
-    Value r = axes.empty() ? g : reduceSum(g, axes, /*keepdims=*/true);
+    // Only leading dims reduced: keepdims = 0 already gives the shape.
+    bool leadingOnly = lead > 0 && (int64_t)axes.size() == lead &&
+                       gt.getShape().drop_front(lead) == lt.getShape();
+    Value r = axes.empty() ? g : reduceSum(g, axes, /*keepdims=*/!leadingOnly);
     return castTo(reshapeTo(r, like), lt.getElementType());
   }
   /// Transpose of the last two dims.
@@ -586,8 +602,10 @@ LogicalResult grad(ConvOp op, GradBuilder &g, Grads gs, Out out) {
     kernel.assign(k->begin(), k->end());
   auto win = resolveWindow(g, x, kernel, op.getStrides(), op.getPads(),
                            op.getDilations(), op.getAutoPad());
+  if (failed(win))
+    return failure();
   auto xshape = staticShape(g, x, /*allowDynamicBatch=*/true);
-  if (failed(win) || failed(xshape))
+  if (failed(xshape))
     return failure();
   SmallVector<NamedAttribute> attrs = {
       g.array("kernel_shape", win->kernel), g.array("strides", win->strides),
@@ -712,8 +730,10 @@ LogicalResult grad(AveragePoolOp op, GradBuilder &g, Grads gs, Out out) {
   Value x = op.getX();
   auto win = resolveWindow(g, x, op.getKernelShape(), op.getStrides(),
                            op.getPads(), op.getDilations(), op.getAutoPad());
+  if (failed(win))
+    return failure();
   auto xshape = staticShape(g, x, /*allowDynamicBatch=*/false);
-  if (failed(win) || failed(xshape))
+  if (failed(xshape))
     return failure();
   bool same = op.getAutoPad() != "NOTSET" && op.getAutoPad() != "VALID";
   out[0] = g.make<AveragePoolGradOp>(ValueRange{gs[0]},

@@ -20,7 +20,9 @@
 //     in reverse order. For each op with a gradient on some result and an
 //     active operand, GradientOpInterface builds the operand gradients
 //     (null = none); gradients of values with several users accumulate with
-//     mp.add. Every backward op carries a FusedLoc naming its forward op.
+//     mp.add. Every backward op carries a FusedLoc naming its forward op;
+//     when autocast already painted the forward op, its backward ops get
+//     the same mp.precision (f32 for norms, losses and log-softmax).
 //  5. One fused update per trained parameter (mp.sgd_update or
 //     mp.adam_update with PyTorch semantics); lr and step are arguments
 //     ("hyper"), the moments "opt_state" arguments initialized to zeros. A
@@ -106,6 +108,37 @@ bool isLabel(Value v) {
                use.getOwner()) &&
            use.getOperandNumber() == 1;
   });
+}
+
+bool hasFloatValues(Operation *op) {
+  auto isFloat = [](Value v) { return isFloatTensor(v.getType()); };
+  return llvm::any_of(op->getOperands(), isFloat) ||
+         llvm::any_of(op->getResults(), isFloat);
+}
+
+/// Paints a backward op built for `forward` when autocast already decided
+/// the forward op: the same precision (and f32 accumulation for
+/// contractions and reductions), except that the backward ops of norms,
+/// losses and log-softmax run in f32, as their statistics and
+/// log-probabilities need. Leaves (constants, casts) stay unpainted, as
+/// autocast leaves them.
+void inheritPrecision(Operation *op, Operation *forward) {
+  std::optional<Precision> p = getPrecision(forward);
+  if (!p || getPrecision(op) ||
+      isa<ConstantOp, CastOp, ConstantOfShapeOp, RangeOp>(op) ||
+      !hasFloatValues(op))
+    return;
+  MLIRContext *ctx = op->getContext();
+  if (isa<LayerNormOp, BatchNormOp, SoftmaxCrossEntropyLossOp,
+          NegativeLogLikelihoodLossOp, LogSoftmaxOp>(forward))
+    p = Precision::f32;
+  op->setAttr(MPDialect::kPrecisionAttrName, PrecisionAttr::get(ctx, *p));
+  if (isa<MatMulOp, GemmOp, ReduceSumOp, ReduceMeanOp, SumOp, SoftmaxGradOp,
+          LogSoftmaxGradOp, ConvGradInputOp, ConvGradFilterOp,
+          AveragePoolGradOp, LayerNormGradOp, BatchNormGradOp,
+          SoftmaxCrossEntropyLossGradOp, NegativeLogLikelihoodLossGradOp>(op))
+    op->setAttr(MPDialect::kAccumulateAttrName,
+                PrecisionAttr::get(ctx, Precision::f32));
 }
 
 /// One argument or result of the new function under construction.
@@ -238,6 +271,8 @@ BuildTrainingPass::differentiate(func::FuncOp step, Value loss,
       return op->emitOpError("has no gradient rule (GradientOpInterface) but "
                              "lies between the parameters and the loss");
     SmallVector<Value> operandGrads;
+    Operation *terminator = body.getTerminator();
+    Operation *last = terminator->getPrevNode();
     if (failed(iface.buildGradients(b, resultGrads, operandGrads)))
       return failure();
     for (auto [i, v] : llvm::enumerate(op->getOperands())) {
@@ -251,6 +286,10 @@ BuildTrainingPass::differentiate(func::FuncOp step, Value loss,
       Value &acc = grads[v];
       acc = acc ? Value(AddOp::create(b, getGradientLoc(op), acc, g)) : g;
     }
+    // Backward ops follow their forward op's precision decision.
+    for (Operation *n = last ? last->getNextNode() : &body.front();
+         n && n != terminator; n = n->getNextNode())
+      inheritPrecision(n, op);
   }
   return success();
 }
@@ -353,7 +392,8 @@ LogicalResult BuildTrainingPass::build(ModuleOp module, func::FuncOp forward) {
       if (isParamLike(i) != params)
         continue;
       map.map(forward.getArgument(i),
-              body->addArgument(forward.getArgument(i).getType(), loc));
+              body->addArgument(forward.getArgument(i).getType(),
+                                forward.getArgument(i).getLoc()));
       argAttrs.push_back(withRole(i));
     }
   unsigned stateIndex = 0;

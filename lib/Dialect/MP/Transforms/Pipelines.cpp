@@ -2,12 +2,14 @@
 //
 // `--mp-amp-pipeline="target=f16 ..."`: autocast decides, insert-casts
 // materializes, canonicalize + CSE clean up (lossless cast pairs fold, equal
-// constants merge), verify-precision checks the result. The training passes
-// slot in here as they land. Other compilers call buildAMPPipeline.
+// constants merge), verify-precision checks the result. With `optimizer=...`
+// it builds the mixed-precision training step (buildAMPTrainingPipeline).
+// Other compilers call buildAMPPipeline / buildAMPTrainingPipeline.
 //
 //===----------------------------------------------------------------------===//
 
 #include "mp/Dialect/MP/Transforms/Passes.h"
+#include "mp/Dialect/MP/Transforms/TrainingPipeline.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -38,10 +40,71 @@ void mp::buildAMPPipeline(OpPassManager &pm, const AMPOptions &o) {
   pm.addPass(createMPVerifyPrecisionPass(verify));
 }
 
+void mp::buildAMPTrainingPipeline(OpPassManager &pm,
+                                  const AMPTrainingOptions &o) {
+  if (o.optimizer.empty())
+    return buildAMPPipeline(pm, o);
+  bool bf16 = o.target == "bf16";
+  // 1. Decide @forward, so that 2. the backward ops inherit its decisions.
+  MPAutocastPassOptions autocast;
+  autocast.target = o.target;
+  autocast.policyFile = o.policy;
+  autocast.edits.assign(o.edits.begin(), o.edits.end());
+  autocast.nodeRules.assign(o.nodes.begin(), o.nodes.end());
+  autocast.pins.assign(o.pins.begin(), o.pins.end());
+  autocast.largeReduction = o.largeReduction;
+  autocast.lossName = o.loss;
+  pm.addPass(createMPAutocastPass(autocast));
+  MPBuildTrainingPassOptions training;
+  training.lossName = o.loss;
+  training.optimizer = o.optimizer;
+  training.lr = o.lr;
+  training.momentum = o.momentum;
+  training.dampening = o.dampening;
+  training.nesterov = o.nesterov;
+  training.weightDecay = o.wd;
+  training.beta1 = o.beta1;
+  training.beta2 = o.beta2;
+  training.eps = o.eps;
+  training.frozen = o.frozen;
+  pm.addPass(createMPBuildTrainingPass(training));
+  // 3. Paint what is left (updates, scalar arithmetic) and report.
+  autocast.reportFile = o.report;
+  autocast.dotFile = o.dot;
+  pm.addPass(createMPAutocastPass(autocast));
+  MPInsertCastsPassOptions casts;
+  casts.keepIOTypes = o.keepIOTypes;
+  casts.reportFile = o.report;
+  pm.addPass(createMPInsertCastsPass(casts));
+  MPMasterWeightsPassOptions master;
+  master.moments = o.moments;
+  pm.addPass(createMPMasterWeightsPass(master));
+  // Loss scaling finds the loss seed by name: before canonicalize/CSE.
+  MPLossScalingPassOptions scaling;
+  scaling.mode = o.lossScaling.empty()
+                     ? std::string(bf16 ? "static" : "dynamic")
+                     : std::string(o.lossScaling);
+  scaling.initScale = o.lossScale > 0 ? o.lossScale : (bf16 ? 1.0 : 65536.0);
+  scaling.growth = o.growth;
+  scaling.backoff = o.backoff;
+  scaling.interval = o.interval;
+  scaling.minScale = o.minScale;
+  scaling.maxScale = o.maxScale;
+  scaling.clipNorm = o.clipNorm;
+  pm.addPass(createMPLossScalingPass(scaling));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  MPVerifyPrecisionPassOptions verify;
+  verify.pins.assign(o.pins.begin(), o.pins.end());
+  pm.addPass(createMPVerifyPrecisionPass(verify));
+}
+
 void mp::registerMPPassesAndPipelines() {
   registerMPPasses();
-  PassPipelineRegistration<AMPOptions>(
+  PassPipelineRegistration<AMPTrainingOptions>(
       "mp-amp-pipeline",
-      "Automatic mixed precision: autocast, insert casts, clean up, verify",
-      buildAMPPipeline);
+      "Automatic mixed precision: autocast, insert casts, clean up, verify; "
+      "with optimizer=..., the mixed-precision training step (autodiff, "
+      "master weights, loss scaling)",
+      buildAMPTrainingPipeline);
 }

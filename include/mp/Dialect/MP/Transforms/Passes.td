@@ -146,4 +146,63 @@ def MPBuildTrainingPass : Pass<"mp-build-training", "mlir::ModuleOp"> {
   ];
 }
 
+def MPMasterWeightsPass : Pass<"mp-master-weights", "mlir::ModuleOp"> {
+  let summary = "FP32 master parameters in the state, one low-precision working copy per step";
+  let description = [{
+    In @train_step: parameters become (or stay) f32 master copies that the
+    fused updates update; the forward pass reads one mp.cast working copy
+    per parameter and element type, made once per step; gradients reach the
+    updates, mp.all_finite and mp.global_norm without a cast (the cast is
+    fused into those ops); `moments=bf16` stores the optimizer moments in
+    bf16. Adam with f16 working weights then needs 16 bytes per parameter
+    (12 persistent: master + two f32 moments) and no persistent extra copy.
+  }];
+  let dependentDialects = ["::mp::MPDialect"];
+  let options = [
+    Option<"funcName", "func", "std::string", "\"train_step\"",
+           "The training step function">,
+    Option<"moments", "moments", "std::string", "\"f32\"",
+           "Element type of the optimizer moments: f32 or bf16">,
+    Option<"report", "report", "bool", "false",
+           "Emit a remark with the persistent state bytes per parameter">
+  ];
+  let statistics = [
+    Statistic<"numMasters", "masters", "Low-precision parameters turned into f32 masters">,
+    Statistic<"numFoldedCasts", "folded-casts", "Gradient casts fused into the updates">,
+    Statistic<"numMoments", "retyped-moments", "Optimizer state tensors given the moments type">
+  ];
+}
+
+def MPLossScalingPass : Pass<"mp-loss-scaling", "mlir::ModuleOp"> {
+  let summary = "Scale the loss, unscale in the fused updates, skip overflowing steps, update the scale on the device";
+  let description = [{
+    In @train_step: the loss seed becomes a `loss_scale` argument (role
+    "scaler"), one mp.all_finite over all gradients gives found_inf, every
+    fused update gets inv_scale = 1/loss_scale and found_inf (a skipped step
+    changes nothing but the scaler state; other state updates become
+    where(found_inf, old, new)), and with mode=dynamic mp.loss_scale_update
+    backs off on overflow and grows after `interval` clean steps within
+    [min, max] (PyTorch GradScaler defaults). A "skipped" result reports a
+    skipped step. `clip-norm` adds global-norm clipping of the unscaled
+    gradients (PyTorch's clip_grad_norm_), folded into inv_scale. Run it
+    before canonicalize/CSE (it finds the seed constant by name).
+  }];
+  let dependentDialects = ["::mp::MPDialect"];
+  let options = [
+    Option<"mode", "mode", "std::string", "\"dynamic\"",
+           "dynamic, static or none">,
+    Option<"initScale", "scale", "double", "65536.0", "Initial loss scale">,
+    Option<"growth", "growth", "double", "2.0", "Growth factor">,
+    Option<"backoff", "backoff", "double", "0.5", "Backoff factor">,
+    Option<"interval", "interval", "int64_t", "2000",
+           "Clean steps before the scale grows">,
+    Option<"minScale", "min", "double", "1.0", "Smallest scale">,
+    Option<"maxScale", "max", "double", "16777216.0", "Largest scale (2^24)">,
+    Option<"clipNorm", "clip-norm", "double", "0.0",
+           "Clip the global gradient norm to this value (0: off)">,
+    Option<"funcName", "func", "std::string", "\"train_step\"",
+           "The training step function">
+  ];
+}
+
 #endif // MP_DIALECT_MP_TRANSFORMS_PASSES
