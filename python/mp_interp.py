@@ -69,8 +69,9 @@ def round_bf16(a):
     """Rounds float values to bfloat16 (nearest even), kept as float32."""
     a = np.asarray(a, np.float32)
     bits = a.view(np.uint32).astype(np.uint64)
-    rounding = ((bits >> 16) & 1) + 0x7FFF
-    out = ((bits + rounding) >> 16) << 16
+    sixteen = np.uint64(16)
+    rounding = ((bits >> sixteen) & np.uint64(1)) + np.uint64(0x7FFF)
+    out = ((bits + rounding) >> sixteen) << sixteen
     out = out.astype(np.uint32).view(np.float32)
     return np.where(np.isnan(a), a, out)
 
@@ -1551,6 +1552,11 @@ class Interpreter:
         self.trace = trace
 
     def run(self, func, args):
+        # Overflow to inf and NaN are values here, not errors (loss scaling).
+        with np.errstate(all="ignore"):
+            return self._run(func, args)
+
+    def _run(self, func, args):
         if len(args) != len(func.arg_types):
             raise ValueError("@%s takes %d arguments, got %d" %
                              (func.name, len(func.arg_types), len(args)))

@@ -101,13 +101,27 @@ bool onlyBatchNormStatistic(Value v) {
   });
 }
 
-/// Whether `v` feeds a loss op as its labels.
+/// Whether `v` feeds a loss op as its labels, directly or through integer
+/// reshapes, casts and slices (exporters flatten the targets).
 bool isLabel(Value v) {
-  return llvm::any_of(v.getUses(), [](OpOperand &use) {
-    return isa<SoftmaxCrossEntropyLossOp, NegativeLogLikelihoodLossOp>(
-               use.getOwner()) &&
-           use.getOperandNumber() == 1;
-  });
+  SmallVector<Value> work = {v};
+  llvm::DenseSet<Value> seen;
+  while (!work.empty()) {
+    Value cur = work.pop_back_val();
+    if (!seen.insert(cur).second)
+      continue;
+    for (OpOperand &use : cur.getUses()) {
+      Operation *user = use.getOwner();
+      if (isa<SoftmaxCrossEntropyLossOp, NegativeLogLikelihoodLossOp>(user) &&
+          use.getOperandNumber() == 1)
+        return true;
+      if (isa<ReshapeOp, FlattenOp, SqueezeOp, UnsqueezeOp, TransposeOp,
+              SliceOp, CastOp>(user) &&
+          use.getOperandNumber() == 0 && !isFloatTensor(user->getResult(0).getType()))
+        work.push_back(user->getResult(0));
+    }
+  }
+  return false;
 }
 
 bool hasFloatValues(Operation *op) {
