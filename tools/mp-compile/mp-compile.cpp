@@ -58,9 +58,12 @@ static cl::opt<std::string> trainOptions(
     cl::cat(cat));
 static cl::opt<std::string> lossScaling(
     "loss-scaling",
-    cl::desc("mp-loss-scaling options when training with --amp f16, e.g. "
-             "\"mode=dynamic scale=65536\""),
-    cl::init("mode=dynamic"), cl::cat(cat));
+    cl::desc("Loss scaling when training with --amp: dynamic, static or "
+             "none (default: dynamic for f16, static (scale 1) for bf16)"),
+    cl::cat(cat));
+static cl::opt<double> lossScale(
+    "loss-scale", cl::desc("Initial (dynamic) or fixed (static) loss scale"),
+    cl::init(0), cl::cat(cat));
 static cl::opt<bool> emitMLIR("emit-mlir",
                               cl::desc("Print the final mp IR instead of "
                                        "writing a program"),
@@ -116,30 +119,36 @@ int main(int argc, char **argv) {
     return 1;
 
   PassManager pm(&ctx);
-  if (!optimizer.empty()) {
-    std::string opt = "optimizer=" + optimizer;
-    if (!loss.empty())
-      opt += " loss=" + loss;
-    if (!trainOptions.empty())
-      opt += " " + trainOptions;
-    if (failed(addPipeline(pm, "mp-build-training{" + opt + "}")))
-      return 1;
-  }
+  std::string common;
+  if (!loss.empty())
+    common += " loss=" + loss;
   if (amp != "off") {
-    std::string o = "target=" + amp;
+    // The AMP pipeline; with an optimizer it builds the mixed-precision
+    // training step (autocast, autodiff, casts, master weights, loss
+    // scaling) in the order those passes need.
+    std::string o = "target=" + amp + common;
     if (!policy.empty())
       o += " policy=" + policy;
     if (!report.empty())
       o += " report=" + report;
     if (!dot.empty())
       o += " dot=" + dot;
-    if (!loss.empty())
-      o += " loss=" + loss;
+    if (!optimizer.empty()) {
+      o += " optimizer=" + optimizer;
+      if (!trainOptions.empty())
+        o += " " + trainOptions;
+      if (!lossScaling.empty())
+        o += " loss-scaling=" + lossScaling;
+      if (lossScale > 0)
+        o += " loss-scale=" + std::to_string(lossScale);
+    }
     if (failed(addPipeline(pm, "mp-amp-pipeline{" + o + "}")))
       return 1;
-    if (!optimizer.empty() && amp == "f16" &&
-        failed(addPipeline(pm, "mp-master-weights,mp-loss-scaling{" +
-                                   lossScaling + "}")))
+  } else if (!optimizer.empty()) {
+    std::string o = "optimizer=" + optimizer + common;
+    if (!trainOptions.empty())
+      o += " " + trainOptions;
+    if (failed(addPipeline(pm, "mp-build-training{" + o + "}")))
       return 1;
   }
   if (failed(pm.run(*module)))

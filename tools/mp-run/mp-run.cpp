@@ -406,7 +406,7 @@ int main(int argc, char **argv) {
       loss = &t;
     if (n == "loss_scale" && t.num_elements == 1)
       scale = &t;
-    if (n == "skipped" && t.num_elements == 1)
+    if ((n == fn + ".skipped" || n == "skipped") && t.num_elements == 1)
       skipped = &t;
   }
   long every = o.every ? o.every : std::max<long>(1, o.steps / 10);

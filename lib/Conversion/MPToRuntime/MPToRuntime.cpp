@@ -149,11 +149,10 @@ LogicalResult Lowering::convertAttrs(Operation *op, rt::Instruction &ins) {
     if (name == MPDialect::kPrecisionAttrName)
       continue;
     if (name == MPDialect::kAccumulateAttrName) {
-      // Only meaningful when it differs from the storage precision (f16
-      // storage, f32 accumulation); f32 ops accumulate in f32 anyway.
+      // The runtime accumulates in f32 unless told otherwise (docs/
+      // ProgramFormat.md), so only a low-precision accumulation is written.
       mp::Precision acc = cast<PrecisionAttr>(v).getValue();
-      std::optional<mp::Precision> storage = mp::getPrecision(op);
-      if (storage && *storage != acc)
+      if (acc != mp::Precision::f32)
         ins.attrs.push_back(
             rt::Attribute::ofString("acc", stringifyPrecision(acc).str()));
       continue;
@@ -278,13 +277,22 @@ LogicalResult Lowering::lower(func::FuncOp func) {
     // positions: an absent operand is kNoTensor.
     if (auto segments =
             op.getAttrOfType<DenseI32ArrayAttr>("operandSegmentSizes")) {
+      // One slot per ODS operand (optional ones absent = kNoTensor), then
+      // the runtime kernel's order: sgd_update takes `step` last
+      // (docs/ProgramFormat.md), the dialect right after momentum_buffer.
+      SmallVector<uint32_t> slots;
       unsigned next = 0;
       for (int32_t size : segments.asArrayRef()) {
-        if (size == 0)
-          ins.operands.push_back(rt::kNoTensor);
-        for (int32_t i = 0; i < size; ++i)
-          ins.operands.push_back(ids.lookup(op.getOperand(next++)));
+        if (size != 0 && size != 1)
+          return op.emitError("mp-to-runtime: variadic operand groups of "
+                              "optimizer ops are not supported");
+        slots.push_back(size ? ids.lookup(op.getOperand(next++))
+                             : rt::kNoTensor);
       }
+      if (isa<mp::SGDUpdateOp>(op) && slots.size() == 7)
+        slots = {slots[0], slots[1], slots[2], slots[4],
+                 slots[5], slots[6], slots[3]};
+      ins.operands.assign(slots.begin(), slots.end());
       while (!ins.operands.empty() && ins.operands.back() == rt::kNoTensor)
         ins.operands.pop_back();
     } else {

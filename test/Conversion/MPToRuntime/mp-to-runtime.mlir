@@ -12,7 +12,7 @@
 // CHECK: func forward inputs(%[[X]]) outputs(%[[OUT]])
 // CHECK:   %[[XH:[0-9]+]]:f16[2,4]@{{[0-9]+}} = cast(%[[X]]) to="f16"
 // CHECK:   %[[WH:[0-9]+]]:f16[3,4]@{{[0-9]+}} = cast(%[[W]]) to="f16"
-// CHECK:   %[[G:[0-9]+]]:f16[2,3]@{{[0-9]+}} = gemm(%[[XH]], %[[WH]]) alpha=1.000000e+00 beta=1.000000e+00 acc="f32" transA=0 transB=1
+// CHECK:   %[[G:[0-9]+]]:f16[2,3]@{{[0-9]+}} = gemm(%[[XH]], %[[WH]]) alpha=1.000000e+00 beta=1.000000e+00 transA=0 transB=1
 // CHECK:   %[[M:[0-9]+]]:f32[2,3]@{{[0-9]+}} = leaky_relu(%{{[0-9]+}}) alpha=
 // CHECK:   %[[OUT]]:f16[2,3] = identity(%{{[0-9]+}})
 func.func @forward(%x: tensor<2x4xf32> {mp.name = "x", mp.role = "input"},

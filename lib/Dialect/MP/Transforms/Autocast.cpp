@@ -257,10 +257,15 @@ void Painter::seed() {
     // Shape and Size read only the type: precision does not matter to them.
     if (isLeaf(&op) || !hasFloatValues(&op) || isa<ShapeOp, SizeOp>(op))
       continue;
-    StringRef type = PrecisionPolicy::onnxName(op.getName().getStringRef());
-    if (type.empty() || op.getDialect() == nullptr ||
-        !isa<MPDialect>(op.getDialect()))
+    if (!op.getDialect() || !isa<MPDialect>(op.getDialect()))
       continue; // Other dialects' ops are boundaries.
+    // Gradient ops (no ONNX name) are painted too: they follow their
+    // forward op (step 8). Other training ops (optimizer updates) are not.
+    StringRef type = PrecisionPolicy::onnxName(op.getName().getStringRef());
+    if (type.empty() && !isGradLoc(op.getLoc()))
+      continue;
+    if (type.empty())
+      type = op.getName().getStringRef();
     Node n;
     n.op = &op;
     n.name = nodeName(op.getLoc());
@@ -278,7 +283,10 @@ void Painter::seed() {
       continue;
     }
     std::optional<OpClass> cls = policy.classOf(n.type);
-    n.opClass = cls.value_or(OpClass::Deny);
+    // A gradient op without a list entry waits for its forward op's decision
+    // (step 8) as an infer op, so it neither spreads deny nor blocks.
+    n.opClass = cls.value_or(n.type.starts_with("mp.") ? OpClass::Infer
+                                                       : OpClass::Deny);
     if (const NodeRule *r = policy.nodeRule(n.name)) {
       if (r->forceLow) {
         decide(n, *r->forceLow ? Dec::Low : Dec::F32, "node rule",

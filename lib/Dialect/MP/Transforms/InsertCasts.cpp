@@ -199,13 +199,23 @@ LogicalResult CastInserter::run(bool keepIOTypes) {
         return failure();
       continue;
     }
-    if (isMP) {
-      // Unpainted mp ops (integer shape math, leaves): re-infer if needed.
+    if (isMP && isa<CastOp, ShapeOp, SizeOp, ConstantOp>(op)) {
+      // Leaves and shape queries take any precision: re-infer if needed.
       if (failed(retype(&op)))
         return failure();
       continue;
     }
-    // Other dialects' ops keep their operand types.
+    if (isMP && llvm::none_of(op.getOperands(), [](Value v) {
+          return isFloatTensor(v.getType());
+        })) {
+      // Integer shape math.
+      if (failed(retype(&op)))
+        return failure();
+      continue;
+    }
+    // Unpainted ops (other dialects', optimizer updates) keep their operand
+    // types: gradients reach an optimizer update in the precision it was
+    // built for.
     for (OpOperand &operand : op.getOpOperands()) {
       Type orig = originalTypes.lookup(operand.get());
       if (orig && orig != operand.get().getType())

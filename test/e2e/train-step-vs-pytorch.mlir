@@ -1,0 +1,25 @@
+// One SGD step of the PyTorch-exported MLP, CNN and GPT on the CPU runtime
+// (mp-compile --optimizer sgd, mp-run) against PyTorch's update from the
+// same weights and batch: error = max|update_mp - update_torch| / max
+// |update_torch|. f32 against float32 PyTorch; AMP f16 (f32 master weights,
+// dynamic loss scaling) and bf16 against the same reference. bf16's bound is
+// looser: a handful of activations round across ReLU's kink, which flips
+// whole gradient columns (99% of the elements agree to 1e-5).
+// An infinite input then makes the f16 step overflow: it must be skipped
+// with the parameters bit-identical and the loss scale halved.
+// REQUIRES: torch
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: %python %mp_src/python/check_runtime_step.py %mp_bin %t/f32 --tol 1e-5 | FileCheck %s --check-prefix=F32
+// RUN: %python %mp_src/python/check_runtime_step.py %mp_bin %t/f16 --amp f16 --tol 2e-2 --overflow | FileCheck %s --check-prefix=F16
+// RUN: %python %mp_src/python/check_runtime_step.py %mp_bin %t/bf16 --amp bf16 --tol 1e-1 | FileCheck %s --check-prefix=BF16
+
+// F32: mlp (f32): one SGD step, 6 parameters, max update error
+// F32: cnn (f32): one SGD step, 8 parameters
+// F32: gpt (f32): one SGD step, 29 parameters
+// F32: runtime step check: ok
+// F16: mlp (AMP f16): one SGD step
+// F16: mlp overflow: parameters bit-identical=True, loss scale after the step=32768, skipped steps=1
+// F16: cnn overflow: parameters bit-identical=True, loss scale after the step=32768, skipped steps=1
+// F16: gpt (AMP f16): one SGD step
+// F16: runtime step check: ok
+// BF16: runtime step check: ok
