@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build="${MP_BUILD_DIR:-$root/build}"
 # ccache hits across checkouts (CI builds a fresh clone elsewhere).
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
-exec 9>"/tmp/mp-build.lock"
+exec 9>"${MP_BUILD_LOCK:-/tmp/mp-build.lock}"
 flock 9
 if [ ! -f "$build/build.ninja" ]; then
   cmake -G Ninja -S "$root" -B "$build" \
