@@ -11,6 +11,9 @@
 #include "Npy.h"
 #include "mp_rt/mp_rt.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -38,7 +41,10 @@ Runs a program compiled by mp-compile (or mp-translate --mp-to-mpb).
                           ~ N(0,1), integers in [0, --int-high))
   --int-high N            upper bound for synthetic integers (default 10)
   --seed N                seed for synthetic data (default 0)
-  --every K               print the loss every K steps (default: 10 lines)
+  --every K               print the loss every K steps (default: 10 lines);
+                          a progress bar shows on a terminal
+After the steps it prints steps/s, samples/s and the process's peak resident
+memory.
   --print                 print every output tensor after the last step
   --save-outputs F.npz    write the outputs after the last step
   --save-params F.npz     write the parameters after the last step, keyed by
@@ -418,6 +424,8 @@ int main(int argc, char **argv) {
           std::string("reading '") + t->name + "'");
     return scalarValue(*t, buf, 0);
   };
+  // A progress bar when stderr is a terminal (never in logs or pipes).
+  bool progress = isatty(STDERR_FILENO) && o.steps > 1;
   auto start = std::chrono::steady_clock::now();
   for (long step = 0; step < o.steps; ++step) {
     for (auto &f : feeds) {
@@ -434,6 +442,14 @@ int main(int argc, char **argv) {
       samples += feeds[0].info.shape[0];
     if (skipped && readScalar(skipped) != 0)
       ++skippedSteps;
+    if (progress) {
+      int done = int(40 * (step + 1) / o.steps);
+      std::fprintf(stderr, "\r[%-40.*s] %ld/%ld", done,
+                   "########################################", step + 1,
+                   o.steps);
+      if (step + 1 == o.steps)
+        std::fprintf(stderr, "\r%60s\r", "");
+    }
     if (loss && ((step + 1) % every == 0 || step + 1 == o.steps)) {
       double l = readScalar(loss);
       std::printf("step %6ld  loss %.6f", step + 1, l);
@@ -448,13 +464,15 @@ int main(int argc, char **argv) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                               start)
                     .count();
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
   if (o.steps > 0)
     std::printf("%ld steps of '%s' on %s in %.3f s: %.1f steps/s, %.0f "
-                "samples/s%s\n",
+                "samples/s, peak memory %.1f MiB%s\n",
                 o.steps, fn.c_str(), mp_rt_backend(ctx), secs,
                 o.steps / std::max(secs, 1e-9),
                 double(samples) / std::max(secs, 1e-9),
-                skipped ? (", skipped steps " + std::to_string(skippedSteps))
+                double(usage.ru_maxrss) / 1024.0, skipped ? (", skipped steps " + std::to_string(skippedSteps))
                               .c_str()
                         : "");
 
