@@ -43,11 +43,13 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Regex.h"
 
 namespace mp {
@@ -153,6 +155,61 @@ void inheritPrecision(Operation *op, Operation *forward) {
           SoftmaxCrossEntropyLossGradOp, NegativeLogLikelihoodLossGradOp>(op))
     op->setAttr(MPDialect::kAccumulateAttrName,
                 PrecisionAttr::get(ctx, Precision::f32));
+}
+
+/// The name of a constant for messages: its resource blob key or node name.
+std::string constantName(ConstantOp c) {
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue()))
+    return res.getRawHandle().getKey().str();
+  if (StringRef n = nodeName(c.getLoc()); !n.empty())
+    return n.str();
+  return "<unnamed>";
+}
+
+/// Warns about the traces an inference-optimizing export leaves, which
+/// silently break training: weights folded into new constants (transposes
+/// folded by do_constant_folding=True) and identical initializers merged
+/// into one parameter that several layers then share.
+void warnAboutInferenceExport(func::FuncOp forward) {
+  SmallVector<std::string> folded;
+  forward.walk([&](ConstantOp c) {
+    auto t = dyn_cast<RankedTensorType>(c.getType());
+    if (t && isa<FloatType>(t.getElementType()) && t.getRank() >= 2)
+      folded.push_back(constantName(c) + " " +
+                       llvm::formatv("{0}", t).str());
+  });
+  if (!folded.empty()) {
+    InFlightDiagnostic w = forward.emitWarning()
+                           << folded.size()
+                           << " float constant(s) of rank >= 2 are not "
+                              "trained (";
+    for (auto [i, f] : llvm::enumerate(llvm::ArrayRef(folded).take_front(3)))
+      w << (i ? ", " : "") << f;
+    w << (folded.size() > 3 ? ", ..." : "")
+      << "); an inference-optimizing export (do_constant_folding=True) "
+         "folds transposed weights into such constants: re-export with "
+         "do_constant_folding=False (docs/Training.md)";
+  }
+  for (unsigned i = 0; i < forward.getNumArguments(); ++i) {
+    if (argRole(forward, i) != "param")
+      continue;
+    // The same operand of several ops of one kind (LayerNorm scales, ...).
+    DenseMap<std::pair<OperationName, unsigned>, unsigned> uses;
+    for (OpOperand &use : forward.getArgument(i).getUses())
+      ++uses[{use.getOwner()->getName(), use.getOperandNumber()}];
+    for (auto &[key, count] : uses)
+      if (count > 1) {
+        forward.emitWarning()
+            << "parameter '" << argName(forward, i) << "' is operand #"
+            << key.second << " of " << count << " '"
+            << key.first.getStringRef()
+            << "' ops: an export that merges identical initializers "
+               "(do_constant_folding=True) makes layers share a parameter "
+               "that PyTorch trains separately; ignore this if the sharing "
+               "is intended";
+        break;
+      }
+  }
 }
 
 /// One argument or result of the new function under construction.
@@ -338,6 +395,7 @@ LogicalResult BuildTrainingPass::build(ModuleOp module, func::FuncOp forward) {
   FailureOr<Value> lossOr = findLoss(forward);
   if (failed(lossOr))
     return failure();
+  warnAboutInferenceExport(forward);
 
   // 1. Classify the arguments.
   unsigned numArgs = forward.getNumArguments();

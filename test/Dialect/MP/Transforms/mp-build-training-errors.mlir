@@ -87,3 +87,20 @@ func.func @forward(%x: tensor<4xf32> {mp.name = "x", mp.role = "input"},
   %1 = mp.reduce_sum %0 {keepdims = 0 : i64} : (tensor<4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
 }
+
+// -----
+
+// Traces of an inference-optimizing export: a transposed weight folded into
+// a constant (not trained) and one parameter shared by two LayerNorms.
+// expected-warning @+2 {{1 float constant(s) of rank >= 2 are not trained (/Constant tensor<3x4xf32>); an inference-optimizing export (do_constant_folding=True) folds transposed weights into such constants: re-export with do_constant_folding=False (docs/Training.md)}}
+// expected-warning @+1 {{parameter 'ln.weight' is operand #1 of 2 'mp.layer_norm' ops: an export that merges identical initializers (do_constant_folding=True) makes layers share a parameter that PyTorch trains separately; ignore this if the sharing is intended}}
+func.func @forward(%x: tensor<2x3xf32> {mp.name = "x", mp.role = "input"},
+                   %s: tensor<3xf32> {mp.name = "ln.weight", mp.role = "param", mp.init = dense<1.0> : tensor<3xf32>})
+    -> (tensor<f32> {mp.name = "loss"}) {
+  %w = mp.constant dense<0.5> : tensor<3x4xf32> loc("/Constant")
+  %y1, %m1, %i1 = mp.layer_norm %x, %s : (tensor<2x3xf32>, tensor<3xf32>) -> (tensor<2x3xf32>, tensor<2x1xf32>, tensor<2x1xf32>)
+  %y2, %m2, %i2 = mp.layer_norm %y1, %s : (tensor<2x3xf32>, tensor<3xf32>) -> (tensor<2x3xf32>, tensor<2x1xf32>, tensor<2x1xf32>)
+  %0 = mp.matmul %y2, %w : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  %1 = mp.reduce_sum %0 {keepdims = 0 : i64} : (tensor<2x4xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}
