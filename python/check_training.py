@@ -100,8 +100,9 @@ def rel_err(a, b):
 class Report:
     def __init__(self, tol):
         self.tol, self.worst, self.count, self.failures = tol, 0.0, 0, []
+        self.by_kind = {}
 
-    def check(self, what, mine, ref):
+    def check(self, what, mine, ref, kind="steps"):
         if np.shape(mine) != np.shape(ref):
             self.failures.append("%s: shape %s vs torch %s" %
                                  (what, np.shape(mine), np.shape(ref)))
@@ -109,6 +110,7 @@ class Report:
         e = rel_err(mine, ref)
         self.count += 1
         self.worst = max(self.worst, e)
+        self.by_kind[kind] = max(self.by_kind.get(kind, 0.0), e)
         if not e <= self.tol:
             self.failures.append("%s: relative error %.3g" % (what, e))
 
@@ -160,7 +162,7 @@ def run_model(model_name, mp_opt, precision, reference, steps, configs,
         noise = {n: np.abs(g) < 1e-6 * scale for n, g in grads.items()}
         frozen = sorted(n for n, z in noise.items() if z.all())
         report.check("%s loss" % model_name, outs[f.result_index("loss")],
-                     loss.detach().numpy())
+                     loss.detach().numpy(), "loss")
         ngrads = nzero = 0
         for i, attrs in enumerate(f.res_attrs):
             name = attrs.get("mp.name", "")
@@ -176,7 +178,8 @@ def run_model(model_name, mp_opt, precision, reference, steps, configs,
             if not z.all():
                 report.check("%s d%s" % (model_name, pname),
                              np.where(z, 0, outs[i]), np.where(z, 0,
-                                                               grads[pname]))
+                                                               grads[pname]),
+                             "gradients")
         missing = sorted(set(grads) - {a.get("mp.name", "")[:-5]
                                        for a in f.res_attrs})
         if missing:
@@ -276,7 +279,9 @@ def main(argv=None):
         run_model(name, args.mp_opt, args.precision, args.reference,
                   args.steps, configs, report, [])
     print("checked %d tensors, mp %s vs PyTorch %s: max relative error %.3g"
-          % (report.count, args.precision, args.reference, report.worst))
+          " (%s)" % (report.count, args.precision, args.reference,
+                     report.worst, ", ".join("%s %.3g" % kv for kv in
+                                             sorted(report.by_kind.items()))))
     for f in report.failures:
         print("FAIL " + f)
     return 1 if report.failures else 0
