@@ -99,10 +99,9 @@ public:
       Props props;
       OpTy::populateDefaultProperties(
           OperationName(OpTy::getOperationName(), b.getContext()), props);
-      if (!attrs.empty() &&
-          failed(OpTy::setPropertiesFromAttr(
-              props, b.getDictionaryAttr(attrs),
-              [&] { return emitError(b.getLoc()); })))
+      if (!attrs.empty() && failed(OpTy::setPropertiesFromAttr(
+                                props, b.getDictionaryAttr(attrs),
+                                [&] { return emitError(b.getLoc()); })))
         return nullptr;
       return OpTy::create(b, operands, props);
     }
@@ -111,10 +110,10 @@ public:
   // Constants ---------------------------------------------------------------
 
   Value constant(RankedTensorType type, double v) {
-    Attribute x = isa<FloatType>(type.getElementType())
-                      ? Attribute(b.getFloatAttr(type.getElementType(), v))
-                      : Attribute(b.getIntegerAttr(type.getElementType(),
-                                                   (int64_t)v));
+    Attribute x =
+        isa<FloatType>(type.getElementType())
+            ? Attribute(b.getFloatAttr(type.getElementType(), v))
+            : Attribute(b.getIntegerAttr(type.getElementType(), (int64_t)v));
     return ConstantOp::create(b, DenseElementsAttr::get(type, x));
   }
   Value scalar(Type elt, double v) {
@@ -137,7 +136,8 @@ public:
       return constant(t, 0.0);
     auto one = RankedTensorType::get({1}, t.getElementType());
     Attribute zero = b.getZeroAttr(t.getElementType());
-    return make<ConstantOfShapeOp>(ValueRange{shapeOf(v)},
+    return make<ConstantOfShapeOp>(
+        ValueRange{shapeOf(v)},
         {attr("value", DenseElementsAttr::get(one, zero))});
   }
 
@@ -180,14 +180,15 @@ public:
   Value reshapeTo(Value x, Value like) {
     if (x.getType() == like.getType())
       return x;
-    return refineTo(
-        make<ReshapeOp>(ValueRange{x, shapeOf(like)}, ArrayRef<NamedAttribute>()),
-        like);
+    return refineTo(make<ReshapeOp>(ValueRange{x, shapeOf(like)},
+                                    ArrayRef<NamedAttribute>()),
+                    like);
   }
   Value reshape(Value x, ArrayRef<int64_t> shape) {
     if (typeOf(x).getShape() == shape)
       return x;
-    return make<ReshapeOp>(ValueRange{x, i64Vector(shape)}, ArrayRef<NamedAttribute>());
+    return make<ReshapeOp>(ValueRange{x, i64Vector(shape)},
+                           ArrayRef<NamedAttribute>());
   }
   Value unsqueeze(Value x, ArrayRef<int64_t> axes) {
     if (axes.empty())
@@ -200,14 +201,15 @@ public:
     return make<TransposeOp>(ValueRange{x}, {array("perm", perm)});
   }
   Value reduceSum(Value x, ArrayRef<int64_t> axes, bool keepdims) {
-    return make<ReduceSumOp>(ValueRange{x}, {array("axes", axes), i64("keepdims", keepdims)});
+    return make<ReduceSumOp>(ValueRange{x},
+                             {array("axes", axes), i64("keepdims", keepdims)});
   }
   Value expandTo(Value x, Value like) {
     if (x.getType() == like.getType())
       return x;
-    return refineTo(
-        make<ExpandOp>(ValueRange{x, shapeOf(like)}, ArrayRef<NamedAttribute>()),
-        like);
+    return refineTo(make<ExpandOp>(ValueRange{x, shapeOf(like)},
+                                   ArrayRef<NamedAttribute>()),
+                    like);
   }
   /// Sums a gradient of a broadcast result down to the shape of `like` (the
   /// broadcast operand) and gives it exactly `like`'s type.
@@ -257,10 +259,10 @@ FailureOr<Window> resolveWindow(GradBuilder &g, Value x,
   size_t n = xt.getRank() - 2;
   Window w;
   w.kernel.assign(kernel.begin(), kernel.end());
-  w.strides = strides ? SmallVector<int64_t>(*strides)
-                      : SmallVector<int64_t>(n, 1);
-  w.dilations = dilations ? SmallVector<int64_t>(*dilations)
-                          : SmallVector<int64_t>(n, 1);
+  w.strides =
+      strides ? SmallVector<int64_t>(*strides) : SmallVector<int64_t>(n, 1);
+  w.dilations =
+      dilations ? SmallVector<int64_t>(*dilations) : SmallVector<int64_t>(n, 1);
   w.pads = pads ? SmallVector<int64_t>(*pads) : SmallVector<int64_t>(2 * n, 0);
   for (size_t i = 0; i < n; ++i)
     if (xt.isDynamicDim(i + 2)) {
@@ -307,8 +309,7 @@ using Out = MutableArrayRef<Value>;
 //===----------------------------------------------------------------------===//
 
 // Ops without a gradient: comparisons, logic, shape queries, constants.
-template <typename OpTy>
-LogicalResult noGrad(OpTy, GradBuilder &, Grads, Out) {
+template <typename OpTy> LogicalResult noGrad(OpTy, GradBuilder &, Grads, Out) {
   return success();
 }
 
@@ -416,9 +417,11 @@ LogicalResult grad(ClipOp op, GradBuilder &g, Grads gs, Out out) {
   // PyTorch's clamp backward: the gradient passes where min <= x <= max.
   Value mask;
   if (auto lo = op.getMin())
-    mask = GreaterOrEqualOp::create(g.b, x, g.scalar(eltOf(x), lo->convertToDouble()));
+    mask = GreaterOrEqualOp::create(g.b, x,
+                                    g.scalar(eltOf(x), lo->convertToDouble()));
   if (auto hi = op.getMax()) {
-    Value m = LessOrEqualOp::create(g.b, x, g.scalar(eltOf(x), hi->convertToDouble()));
+    Value m = LessOrEqualOp::create(g.b, x,
+                                    g.scalar(eltOf(x), hi->convertToDouble()));
     mask = mask ? Value(AndOp::create(g.b, mask, m)) : m;
   }
   out[0] = mask ? g.select(mask, gs[0]) : gs[0];
@@ -428,7 +431,8 @@ LogicalResult grad(ClipOp op, GradBuilder &g, Grads gs, Out out) {
 LogicalResult grad(TriluOp op, GradBuilder &g, Grads gs, Out out) {
   if (isFloatValue(op.getInput()))
     out[0] = g.make<TriluOp>(ValueRange{gs[0]},
-                             {g.i64("upper", op.getUpper()), g.i64("k", static_cast<int64_t>(op.getK()))});
+                             {g.i64("upper", op.getUpper()),
+                              g.i64("k", static_cast<int64_t>(op.getK()))});
   return success();
 }
 
@@ -585,7 +589,8 @@ LogicalResult grad(GemmOp op, GradBuilder &g, Grads gs, Out out) {
                           {g.attr("alpha", g.b.getF32FloatAttr(alpha)),
                            g.i64("transA", tx), g.i64("transB", ty)});
   };
-  // Y = alpha op(A) op(B): d op(A) = alpha g op(B)^T, d op(B) = alpha op(A)^T g.
+  // Y = alpha op(A) op(B): d op(A) = alpha g op(B)^T, d op(B) = alpha op(A)^T
+  // g.
   out[0] = ta ? gemm(b, gy, tb, true) : gemm(gy, b, false, !tb);
   out[1] = tb ? gemm(gy, a, true, ta) : gemm(a, gy, !ta, false);
   if (Value c = op.getC())
@@ -626,14 +631,16 @@ LogicalResult grad(ConvOp op, GradBuilder &g, Grads gs, Out out) {
 // Normalization, softmax, pooling -------------------------------------------
 
 LogicalResult grad(SoftmaxOp op, GradBuilder &g, Grads gs, Out out) {
-  out[0] = g.make<SoftmaxGradOp>(ValueRange{gs[0], op.getOutput()},
-                                 {g.i64("axis", static_cast<int64_t>(op.getAxis()))});
+  out[0] = g.make<SoftmaxGradOp>(
+      ValueRange{gs[0], op.getOutput()},
+      {g.i64("axis", static_cast<int64_t>(op.getAxis()))});
   return success();
 }
 
 LogicalResult grad(LogSoftmaxOp op, GradBuilder &g, Grads gs, Out out) {
-  out[0] = g.make<LogSoftmaxGradOp>(ValueRange{gs[0], op.getOutput()},
-                                    {g.i64("axis", static_cast<int64_t>(op.getAxis()))});
+  out[0] = g.make<LogSoftmaxGradOp>(
+      ValueRange{gs[0], op.getOutput()},
+      {g.i64("axis", static_cast<int64_t>(op.getAxis()))});
   return success();
 }
 
@@ -644,7 +651,8 @@ LogicalResult grad(LayerNormOp op, GradBuilder &g, Grads gs, Out out) {
   Type elt = xt.getElementType();
   Value dx;
   if (gs[0]) {
-    auto lg = g.make<LayerNormGradOp>(ValueRange{gs[0], x, op.getScale(), op.getMean(), op.getInvStdDev()},
+    auto lg = g.make<LayerNormGradOp>(
+        ValueRange{gs[0], x, op.getScale(), op.getMean(), op.getInvStdDev()},
         {g.i64("axis", axis)});
     dx = lg.getDX();
     out[1] = g.reduceTo(lg.getDScale(), op.getScale());
@@ -669,7 +677,8 @@ LogicalResult grad(LayerNormOp op, GradBuilder &g, Grads gs, Out out) {
     Value inv = op.getInvStdDev();
     Value inv3 = g.mul(inv, g.mul(inv, inv));
     Value centered = g.sub(g.castTo(x, eltOf(inv)), op.getMean());
-    accumulate(g.mul(g.mulScalar(g.neg(g.mul(gs[2], inv3)), 1.0 / n), centered));
+    accumulate(
+        g.mul(g.mulScalar(g.neg(g.mul(gs[2], inv3)), 1.0 / n), centered));
   }
   out[0] = dx;
   return success();
@@ -684,7 +693,8 @@ LogicalResult grad(BatchNormOp op, GradBuilder &g, Grads gs, Out out) {
   RankedTensorType xt = typeOf(x);
   Type elt = xt.getElementType();
   if (op.getTrainingMode()) {
-    auto bg = g.make<BatchNormGradOp>(ValueRange{gy, x, scale}, {g.attr("epsilon", op.getEpsilonAttr())});
+    auto bg = g.make<BatchNormGradOp>(ValueRange{gy, x, scale},
+                                      {g.attr("epsilon", op.getEpsilonAttr())});
     out[0] = bg.getDX();
     out[1] = bg.getDscale();
     out[2] = g.castTo(bg.getDB(), eltOf(op.getB()));
@@ -719,7 +729,8 @@ LogicalResult grad(MaxPoolOp op, GradBuilder &g, Grads gs, Out out) {
   if (failed(win))
     return failure();
   bool same = op.getAutoPad() != "NOTSET" && op.getAutoPad() != "VALID";
-  out[0] = g.make<MaxPoolGradOp>(ValueRange{gs[0], x},
+  out[0] = g.make<MaxPoolGradOp>(
+      ValueRange{gs[0], x},
       {g.array("kernel_shape", win->kernel), g.array("strides", win->strides),
        g.array("pads", win->pads), g.array("dilations", win->dilations),
        g.i64("ceil_mode", same ? 0 : op.getCeilMode())});
@@ -736,7 +747,8 @@ LogicalResult grad(AveragePoolOp op, GradBuilder &g, Grads gs, Out out) {
   if (failed(xshape))
     return failure();
   bool same = op.getAutoPad() != "NOTSET" && op.getAutoPad() != "VALID";
-  out[0] = g.make<AveragePoolGradOp>(ValueRange{gs[0]},
+  out[0] = g.make<AveragePoolGradOp>(
+      ValueRange{gs[0]},
       {g.array("input_shape", *xshape), g.array("kernel_shape", win->kernel),
        g.array("strides", win->strides), g.array("pads", win->pads),
        g.array("dilations", win->dilations),
@@ -774,15 +786,14 @@ SmallVector<int64_t> reducedAxes(std::optional<ArrayRef<int64_t>> axes,
 
 /// A reduction's result (or its gradient) with the reduced dims restored
 /// as size 1, so it broadcasts against the input.
-template <typename OpTy>
-Value keepDims(OpTy op, GradBuilder &g, Value v) {
+template <typename OpTy> Value keepDims(OpTy op, GradBuilder &g, Value v) {
   if (op.getKeepdims())
     return v;
-  return g.unsqueeze(v, reducedAxes(op.getAxes(), typeOf(op.getData()).getRank()));
+  return g.unsqueeze(v,
+                     reducedAxes(op.getAxes(), typeOf(op.getData()).getRank()));
 }
 
-template <typename OpTy>
-bool isNoopReduce(OpTy op) {
+template <typename OpTy> bool isNoopReduce(OpTy op) {
   return (!op.getAxes() || op.getAxes()->empty()) && op.getNoopWithEmptyAxes();
 }
 
@@ -821,8 +832,8 @@ LogicalResult grad(ReduceMaxOp op, GradBuilder &g, Grads gs, Out out) {
   }
   // Split evenly between the maxima (PyTorch's amax).
   SmallVector<int64_t> axes = reducedAxes(op.getAxes(), typeOf(x).getRank());
-  Value mask = g.castTo(EqualOp::create(g.b, x, keepDims(op, g, op.getReduced())),
-                        eltOf(x));
+  Value mask = g.castTo(
+      EqualOp::create(g.b, x, keepDims(op, g, op.getReduced())), eltOf(x));
   Value count = g.reduceSum(mask, axes, /*keepdims=*/true);
   out[0] = g.mul(mask, g.div(keepDims(op, g, gs[0]), count));
   return success();
@@ -865,9 +876,9 @@ LogicalResult grad(TransposeOp op, GradBuilder &g, Grads gs, Out out) {
   if (!isFloatValue(x))
     return success();
   int64_t r = typeOf(x).getRank();
-  SmallVector<int64_t> perm =
-      op.getPerm() ? SmallVector<int64_t>(*op.getPerm())
-                   : llvm::to_vector(llvm::reverse(iota(0, r)));
+  SmallVector<int64_t> perm = op.getPerm()
+                                  ? SmallVector<int64_t>(*op.getPerm())
+                                  : llvm::to_vector(llvm::reverse(iota(0, r)));
   SmallVector<int64_t> inverse(r);
   for (int64_t i = 0; i < r; ++i)
     inverse[perm[i]] = i;
@@ -906,10 +917,10 @@ LogicalResult grad(SplitOp op, GradBuilder &g, Grads gs, Out out) {
     parts.push_back(gr ? gr : g.zerosLike(r));
   int64_t rank = typeOf(op.getInput()).getRank();
   int64_t axis = normAxis(op.getAxis(), rank);
-  out[0] = parts.size() == 1
-               ? parts[0]
-               : Value(g.make<ConcatOp>(ValueRange(parts),
-                                        {g.i64("axis", axis)}));
+  out[0] =
+      parts.size() == 1
+          ? parts[0]
+          : Value(g.make<ConcatOp>(ValueRange(parts), {g.i64("axis", axis)}));
   return success();
 }
 
@@ -954,8 +965,8 @@ LogicalResult grad(GatherOp op, GradBuilder &g, Grads gs, Out out) {
   int64_t q = typeOf(op.getIndices()).getRank();
   if (dt.isDynamicDim(axis))
     return g.error("needs a static size of the gathered axis");
-  Value idx = g.normalizeIndices(op.getIndices(),
-                                 g.scalar(g.b.getI64Type(), dt.getDimSize(axis)));
+  Value idx = g.normalizeIndices(
+      op.getIndices(), g.scalar(g.b.getI64Type(), dt.getDimSize(axis)));
   idx = g.unsqueeze(idx, {q});
   // Move the indexed dims of the gradient and `axis` of the table to the front.
   SmallVector<int64_t> gperm = iota(axis, axis + q);
@@ -965,8 +976,9 @@ LogicalResult grad(GatherOp op, GradBuilder &g, Grads gs, Out out) {
   llvm::append_range(dperm, iota(0, axis));
   llvm::append_range(dperm, iota(axis + 1, r));
   Value zeros = g.zerosLike(g.transpose(data, dperm));
-  Value scattered = g.make<ScatterNDOp>(ValueRange{zeros, idx, g.transpose(gy, gperm)},
-      {g.attr("reduction", g.b.getStringAttr("add"))});
+  Value scattered =
+      g.make<ScatterNDOp>(ValueRange{zeros, idx, g.transpose(gy, gperm)},
+                          {g.attr("reduction", g.b.getStringAttr("add"))});
   SmallVector<int64_t> inverse(r);
   for (int64_t i = 0; i < r; ++i)
     inverse[dperm[i]] = i;
@@ -982,9 +994,10 @@ LogicalResult grad(GatherElementsOp op, GradBuilder &g, Grads gs, Out out) {
   int64_t axis = normAxis(op.getAxis(), dt.getRank());
   if (dt.isDynamicDim(axis))
     return g.error("needs a static size of the gathered axis");
-  Value idx = g.normalizeIndices(op.getIndices(),
-                                 g.scalar(g.b.getI64Type(), dt.getDimSize(axis)));
-  out[0] = g.make<ScatterElementsOp>(ValueRange{g.zerosLike(data), idx, gs[0]},
+  Value idx = g.normalizeIndices(
+      op.getIndices(), g.scalar(g.b.getI64Type(), dt.getDimSize(axis)));
+  out[0] = g.make<ScatterElementsOp>(
+      ValueRange{g.zerosLike(data), idx, gs[0]},
       {g.i64("axis", axis), g.attr("reduction", g.b.getStringAttr("add"))});
   return success();
 }
@@ -1000,7 +1013,8 @@ LogicalResult grad(ScatterElementsOp op, GradBuilder &g, Grads gs, Out out) {
   // Overwritten positions of data get no gradient; updates read theirs.
   out[0] = red == "add"
                ? gs[0]
-               : Value(g.make<ScatterElementsOp>(ValueRange{gs[0], op.getIndices(), g.zerosLike(upd)},
+               : Value(g.make<ScatterElementsOp>(
+                     ValueRange{gs[0], op.getIndices(), g.zerosLike(upd)},
                      {g.i64("axis", axis)}));
   out[2] = g.make<GatherElementsOp>(ValueRange{gs[0], op.getIndices()},
                                     {g.i64("axis", axis)});
@@ -1017,8 +1031,11 @@ LogicalResult grad(ScatterNDOp op, GradBuilder &g, Grads gs, Out out) {
   RankedTensorType dt = typeOf(data), it = typeOf(idx);
   if (!dt.hasStaticShape())
     return g.error("needs a static data shape");
-  out[0] = red == "add" ? gs[0]
-                        : Value(g.make<ScatterNDOp>(ValueRange{gs[0], idx, g.zerosLike(upd)}, ArrayRef<NamedAttribute>()));
+  out[0] =
+      red == "add"
+          ? gs[0]
+          : Value(g.make<ScatterNDOp>(ValueRange{gs[0], idx, g.zerosLike(upd)},
+                                      ArrayRef<NamedAttribute>()));
   // Gather the updates' gradient: linearize the k leading indexed dims of
   // data and gather rows of the flattened gradient.
   int64_t k = it.getDimSize(it.getRank() - 1);
@@ -1028,12 +1045,13 @@ LogicalResult grad(ScatterNDOp op, GradBuilder &g, Grads gs, Out out) {
     strides[j] = strides[j + 1] * dims[j + 1];
   int64_t rows = k ? strides[0] * dims[0] : 1;
   Value norm = g.normalizeIndices(idx, g.i64Vector(dims.take_front(k)));
-  Value lin = g.reduceSum(g.mul(norm, g.i64Vector(strides)),
-                          {it.getRank() - 1}, /*keepdims=*/false);
+  Value lin = g.reduceSum(g.mul(norm, g.i64Vector(strides)), {it.getRank() - 1},
+                          /*keepdims=*/false);
   SmallVector<int64_t> flat = {rows};
   llvm::append_range(flat, dims.drop_front(k));
-  out[2] = g.reshapeTo(
-      g.make<GatherOp>(ValueRange{g.reshape(gs[0], flat), lin}, ArrayRef<NamedAttribute>()), upd);
+  out[2] = g.reshapeTo(g.make<GatherOp>(ValueRange{g.reshape(gs[0], flat), lin},
+                                        ArrayRef<NamedAttribute>()),
+                       upd);
   return success();
 }
 
@@ -1058,7 +1076,8 @@ LogicalResult grad(SoftmaxCrossEntropyLossOp op, GradBuilder &g, Grads gs,
     SmallVector<Value> operands = {gs[0], op.getLogProb(), op.getLabels()};
     if (op.getWeights())
       operands.push_back(op.getWeights());
-    SmallVector<NamedAttribute> attrs = {g.attr("reduction", op.getReductionAttr())};
+    SmallVector<NamedAttribute> attrs = {
+        g.attr("reduction", op.getReductionAttr())};
     if (op.getIgnoreIndexAttr())
       attrs.push_back(g.attr("ignore_index", op.getIgnoreIndexAttr()));
     d = g.make<SoftmaxCrossEntropyLossGradOp>(ValueRange(operands), attrs);
@@ -1077,7 +1096,8 @@ LogicalResult grad(NegativeLogLikelihoodLossOp op, GradBuilder &g, Grads gs,
   SmallVector<Value> operands = {gs[0], op.getInput(), op.getTarget()};
   if (op.getWeight())
     operands.push_back(op.getWeight());
-  SmallVector<NamedAttribute> attrs = {g.attr("reduction", op.getReductionAttr())};
+  SmallVector<NamedAttribute> attrs = {
+      g.attr("reduction", op.getReductionAttr())};
   if (op.getIgnoreIndexAttr())
     attrs.push_back(g.attr("ignore_index", op.getIgnoreIndexAttr()));
   out[0] = g.make<NegativeLogLikelihoodLossGradOp>(ValueRange(operands), attrs);
@@ -1108,8 +1128,7 @@ struct GradModel
 template <typename OpTy>
 struct NoGradModel
     : public GradientOpInterface::ExternalModel<NoGradModel<OpTy>, OpTy> {
-  LogicalResult buildGradients(Operation *op, OpBuilder &,
-                               ArrayRef<Value>,
+  LogicalResult buildGradients(Operation *op, OpBuilder &, ArrayRef<Value>,
                                SmallVectorImpl<Value> &operandGrads) const {
     operandGrads.assign(op->getNumOperands(), Value());
     return success();
@@ -1133,26 +1152,23 @@ struct SecondOrderModel
   }
 };
 
-template <typename... OpTys>
-void attachGrad(MLIRContext &ctx) {
+template <typename... OpTys> void attachGrad(MLIRContext &ctx) {
   (OpTys::template attachInterface<GradModel<OpTys>>(ctx), ...);
 }
-template <typename... OpTys>
-void attachNoGrad(MLIRContext &ctx) {
+template <typename... OpTys> void attachNoGrad(MLIRContext &ctx) {
   (OpTys::template attachInterface<NoGradModel<OpTys>>(ctx), ...);
 }
-template <typename... OpTys>
-void attachSecondOrder(MLIRContext &ctx) {
+template <typename... OpTys> void attachSecondOrder(MLIRContext &ctx) {
   (OpTys::template attachInterface<SecondOrderModel<OpTys>>(ctx), ...);
 }
 } // namespace
 
 void mp::registerGradientModels(MLIRContext &ctx) {
   attachGrad<NegOp, AbsOp, SqrtOp, ReciprocalOp, ExpOp, LogOp, ErfOp, TanhOp,
-             SigmoidOp, ReluOp, LeakyReluOp, GeluOp, IdentityOp, CastOp,
-             ClipOp, TriluOp, AddOp, SubOp, MulOp, DivOp, PowOp, SumOp, MinOp,
-             MaxOp, WhereOp, MatMulOp, GemmOp, ConvOp, SoftmaxOp,
-             LogSoftmaxOp, LayerNormOp, BatchNormOp, MaxPoolOp, AveragePoolOp,
+             SigmoidOp, ReluOp, LeakyReluOp, GeluOp, IdentityOp, CastOp, ClipOp,
+             TriluOp, AddOp, SubOp, MulOp, DivOp, PowOp, SumOp, MinOp, MaxOp,
+             WhereOp, MatMulOp, GemmOp, ConvOp, SoftmaxOp, LogSoftmaxOp,
+             LayerNormOp, BatchNormOp, MaxPoolOp, AveragePoolOp,
              GlobalAveragePoolOp, ReduceSumOp, ReduceMeanOp, ReduceMaxOp,
              ReshapeOp, FlattenOp, SqueezeOp, UnsqueezeOp, ExpandOp,
              TransposeOp, ConcatOp, SplitOp, SliceOp, PadOp, GatherOp,
@@ -1166,6 +1182,6 @@ void mp::registerGradientModels(MLIRContext &ctx) {
                     LogSoftmaxGradOp, GeluGradOp, LayerNormGradOp,
                     BatchNormGradOp, ConvGradInputOp, ConvGradFilterOp,
                     MaxPoolGradOp, AveragePoolGradOp, SliceGradOp, SGDUpdateOp,
-                    AdamUpdateOp, AllFiniteOp, GlobalNormOp,
-                    LossScaleUpdateOp>(ctx);
+                    AdamUpdateOp, AllFiniteOp, GlobalNormOp, LossScaleUpdateOp>(
+      ctx);
 }

@@ -91,8 +91,8 @@ LogicalResult checkWindow(Loc loc, ArrayRef<int64_t> in, ArrayRef<int64_t> dy,
   if (kernel.size() != n || strides.size() != n || dilations.size() != n ||
       pads.size() != 2 * n)
     return fail(loc, "kernel_shape, strides and dilations need " + Twine(n) +
-                         " entries and pads " + Twine(2 * n) +
-                         " for a rank-" + Twine(in.size()) + " input");
+                         " entries and pads " + Twine(2 * n) + " for a rank-" +
+                         Twine(in.size()) + " input");
   for (size_t i = 0; i < n; ++i) {
     if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1 || pads[i] < 0 ||
         pads[i + n] < 0)
@@ -155,8 +155,8 @@ LogicalResult checkLossGrad(Loc loc, Value dloss, Value primal, Value labels,
 } // namespace
 
 #define MP_INFER(OP)                                                           \
-  LogicalResult OP::inferReturnTypes(MLIRContext *ctx, Loc loc,                \
-                                     OP::Adaptor a, SmallVectorImpl<Type> &out)
+  LogicalResult OP::inferReturnTypes(MLIRContext *ctx, Loc loc, OP::Adaptor a, \
+                                     SmallVectorImpl<Type> &out)
 
 //===----------------------------------------------------------------------===//
 // Gradient ops
@@ -184,9 +184,8 @@ static LogicalResult inferSoftmaxGrad(Loc loc, Value dy, Value y, int64_t axis,
   if (!isFloat(yt) || !isFloat(dt))
     return fail(loc, "dY and Y must be floating-point");
   if (!sameShape(yt.getShape(), dt.getShape()))
-    return fail(loc, "dY " + shapeStr(dt.getShape()) +
-                         " and Y " + shapeStr(yt.getShape()) +
-                         " must have one shape");
+    return fail(loc, "dY " + shapeStr(dt.getShape()) + " and Y " +
+                         shapeStr(yt.getShape()) + " must have one shape");
   if (failed(normAxis(loc, axis, yt.getRank())))
     return failure();
   out.push_back(yt);
@@ -207,7 +206,8 @@ MP_INFER(GeluGradOp) {
   RankedTensorType xt = tensorOf(a.getX()), dt = tensorOf(a.getDY());
   if (!isFloat(xt) || !isFloat(dt) || !sameShape(xt.getShape(), dt.getShape()))
     return fail(loc, "dY and X must be floating-point tensors of one shape, "
-                     "got " + str(dt) + " and " + str(xt));
+                     "got " +
+                         str(dt) + " and " + str(xt));
   out.push_back(xt);
   return success();
 }
@@ -216,7 +216,8 @@ MP_INFER(LayerNormGradOp) {
   RankedTensorType xt = tensorOf(a.getX()), dt = tensorOf(a.getDY());
   if (!isFloat(xt) || !sameShape(xt.getShape(), dt.getShape()))
     return fail(loc, "dY and X must be floating-point tensors of one shape, "
-                     "got " + str(dt) + " and " + str(xt));
+                     "got " +
+                         str(dt) + " and " + str(xt));
   auto axis = normAxis(loc, a.getAxis(), xt.getRank());
   if (failed(axis))
     return failure();
@@ -252,7 +253,8 @@ MP_INFER(BatchNormGradOp) {
   if (xt.getRank() < 2 || !isFloat(xt) ||
       !sameShape(xt.getShape(), dt.getShape()))
     return fail(loc, "dY and X must be floating-point N x C x D... tensors of "
-                     "one shape, got " + str(dt) + " and " + str(xt));
+                     "one shape, got " +
+                         str(dt) + " and " + str(xt));
   RankedTensorType st = tensorOf(a.getScale());
   if (st.getRank() != 1 || !sameShape(st.getShape(), {xt.getDimSize(1)}))
     return fail(loc, "scale must be 1-D of size C = " +
@@ -290,8 +292,7 @@ MP_INFER(ConvGradInputOp) {
     return fail(loc, "kernel_shape " + shapeStr(a.getKernelShape()) +
                          " does not match W " + shapeStr(wt.getShape()));
   if (failed(checkWindow(loc, in, dt.getShape(), a.getKernelShape(),
-                         a.getStrides(), a.getPads(), a.getDilations(),
-                         false)))
+                         a.getStrides(), a.getPads(), a.getDilations(), false)))
     return failure();
   out.push_back(RankedTensorType::get(in, dt.getElementType()));
   return success();
@@ -315,8 +316,7 @@ MP_INFER(ConvGradFilterOp) {
     return fail(loc, "channels of X (" + Twine(c) + ") and dY (" + Twine(m) +
                          ") must be divisible by group " + Twine(group));
   if (failed(checkWindow(loc, xt.getShape(), dt.getShape(), a.getKernelShape(),
-                         a.getStrides(), a.getPads(), a.getDilations(),
-                         false)))
+                         a.getStrides(), a.getPads(), a.getDilations(), false)))
     return failure();
   SmallVector<int64_t> shape = {m, ShapedType::isDynamic(c) ? kDyn : c / group};
   llvm::append_range(shape, a.getKernelShape());
@@ -329,7 +329,8 @@ MP_INFER(MaxPoolGradOp) {
   if (xt.getRank() < 3 || dt.getRank() != xt.getRank() ||
       getElementTypeOrSelf(xt) != getElementTypeOrSelf(dt))
     return fail(loc, "dY and X must have one rank >= 3 and one element type, "
-                     "got " + str(dt) + " and " + str(xt));
+                     "got " +
+                         str(dt) + " and " + str(xt));
   if (!sameShape(xt.getShape().take_front(2), dt.getShape().take_front(2)))
     return fail(loc, "dY and X differ in N or C");
   if (failed(checkWindow(loc, xt.getShape(), dt.getShape(), a.getKernelShape(),
@@ -345,8 +346,8 @@ MP_INFER(AveragePoolGradOp) {
   ArrayRef<int64_t> in = a.getInputShape();
   if (dt.getRank() < 3 || (int64_t)in.size() != dt.getRank() || !isFloat(dt))
     return fail(loc, "dY must be a floating-point tensor of rank >= 3 and "
-                     "input_shape of the same rank, got " + str(dt) + " and " +
-                     shapeStr(in));
+                     "input_shape of the same rank, got " +
+                         str(dt) + " and " + shapeStr(in));
   if (!sameShape(in.take_front(2), dt.getShape().take_front(2)))
     return fail(loc, "dY and input_shape differ in N or C");
   if (failed(checkWindow(loc, in, dt.getShape(), a.getKernelShape(),
@@ -410,10 +411,10 @@ MP_INFER(SliceGradOp) {
 //===----------------------------------------------------------------------===//
 
 /// Shared operand checks of the fused updates.
-static LogicalResult checkUpdateOperands(Loc loc, Value param, Value grad,
-                                         ArrayRef<std::pair<StringRef, Value>> state,
-                                         Value lr, Value invScale,
-                                         Value foundInf) {
+static LogicalResult
+checkUpdateOperands(Loc loc, Value param, Value grad,
+                    ArrayRef<std::pair<StringRef, Value>> state, Value lr,
+                    Value invScale, Value foundInf) {
   RankedTensorType pt = tensorOf(param), gt = tensorOf(grad);
   if (!isFloat(pt) || !isFloat(gt))
     return fail(loc, "param and grad must be floating-point, got " + str(pt) +
@@ -466,10 +467,11 @@ MP_INFER(SGDUpdateOp) {
   if (a.getNesterov() && (momentum <= 0 || dampening != 0))
     return fail(loc, "nesterov needs momentum > 0 and dampening = 0");
   if ((momentum != 0) != (a.getMomentumBuffer() != nullptr))
-    return fail(loc, momentum != 0
-                         ? "momentum " + num(momentum) +
-                               " needs a momentum_buffer operand"
-                         : std::string("momentum_buffer given but momentum is 0"));
+    return fail(loc,
+                momentum != 0
+                    ? "momentum " + num(momentum) +
+                          " needs a momentum_buffer operand"
+                    : std::string("momentum_buffer given but momentum is 0"));
   out.push_back(a.getParam().getType());
   if (a.getMomentumBuffer())
     out.push_back(a.getMomentumBuffer().getType());
@@ -477,10 +479,10 @@ MP_INFER(SGDUpdateOp) {
 }
 
 MP_INFER(AdamUpdateOp) {
-  if (failed(checkUpdateOperands(loc, a.getParam(), a.getGrad(),
-                                 {{"exp_avg", a.getExpAvg()},
-                                  {"exp_avg_sq", a.getExpAvgSq()}},
-                                 a.getLr(), a.getInvScale(), a.getFoundInf())))
+  if (failed(checkUpdateOperands(
+          loc, a.getParam(), a.getGrad(),
+          {{"exp_avg", a.getExpAvg()}, {"exp_avg_sq", a.getExpAvgSq()}},
+          a.getLr(), a.getInvScale(), a.getFoundInf())))
     return failure();
   Type stepElt = getElementTypeOrSelf(a.getStep());
   if (!isScalar(a.getStep()) || !(stepElt.isInteger(64) || stepElt.isF32()))
@@ -538,8 +540,9 @@ MP_INFER(LossScaleUpdateOp) {
                          str(a.getScale().getType()));
   if (!isScalar(a.getGrowthTracker()) ||
       !getElementTypeOrSelf(a.getGrowthTracker()).isInteger(64))
-    return fail(loc, "growth_tracker must be an i64 scalar (tensor<i64>), got " +
-                         str(a.getGrowthTracker().getType()));
+    return fail(loc,
+                "growth_tracker must be an i64 scalar (tensor<i64>), got " +
+                    str(a.getGrowthTracker().getType()));
   if (!isScalar(a.getFoundInf()))
     return fail(loc, "found_inf must be an i1 scalar (tensor<i1>), got " +
                          str(a.getFoundInf().getType()));

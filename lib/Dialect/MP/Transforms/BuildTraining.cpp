@@ -45,8 +45,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/Transforms/RegionUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -119,7 +119,8 @@ bool isLabel(Value v) {
         return true;
       if (isa<ReshapeOp, FlattenOp, SqueezeOp, UnsqueezeOp, TransposeOp,
               SliceOp, CastOp>(user) &&
-          use.getOperandNumber() == 0 && !isFloatTensor(user->getResult(0).getType()))
+          use.getOperandNumber() == 0 &&
+          !isFloatTensor(user->getResult(0).getType()))
         work.push_back(user->getResult(0));
     }
   }
@@ -175,8 +176,7 @@ void warnAboutInferenceExport(func::FuncOp forward) {
   forward.walk([&](ConstantOp c) {
     auto t = dyn_cast<RankedTensorType>(c.getType());
     if (t && isa<FloatType>(t.getElementType()) && t.getRank() >= 2)
-      folded.push_back(constantName(c) + " " +
-                       llvm::formatv("{0}", t).str());
+      folded.push_back(constantName(c) + " " + llvm::formatv("{0}", t).str());
   });
   if (!folded.empty()) {
     InFlightDiagnostic w = forward.emitWarning()
@@ -201,8 +201,7 @@ void warnAboutInferenceExport(func::FuncOp forward) {
       if (count > 1) {
         forward.emitWarning()
             << "parameter '" << argName(forward, i) << "' is operand #"
-            << key.second << " of " << count << " '"
-            << key.first.getStringRef()
+            << key.second << " of " << count << " '" << key.first.getStringRef()
             << "' ops: an export that merges identical initializers "
                "(do_constant_folding=True) makes layers share a parameter "
                "that PyTorch trains separately; ignore this if the sharing "
@@ -317,9 +316,9 @@ BuildTrainingPass::differentiate(func::FuncOp step, Value loss,
   OpBuilder b(step.getContext());
   b.setInsertionPoint(body.getTerminator());
   Operation *lossOp = loss.getDefiningOp();
-  Location seedLoc = NameLoc::get(
-      b.getStringAttr("loss_seed"),
-      lossOp ? getGradientLoc(lossOp) : Location(step.getLoc()));
+  Location seedLoc =
+      NameLoc::get(b.getStringAttr("loss_seed"),
+                   lossOp ? getGradientLoc(lossOp) : Location(step.getLoc()));
   auto lossType = cast<RankedTensorType>(loss.getType());
   grads[loss] = ConstantOp::create(
       b, seedLoc,
@@ -333,9 +332,8 @@ BuildTrainingPass::differentiate(func::FuncOp step, Value loss,
       resultGrads.push_back(grads.lookup(r));
       any |= resultGrads.back() != nullptr;
     }
-    if (!any || llvm::none_of(op->getOperands(), [&](Value v) {
-          return active.contains(v);
-        }))
+    if (!any || llvm::none_of(op->getOperands(),
+                              [&](Value v) { return active.contains(v); }))
       continue;
     auto iface = dyn_cast<GradientOpInterface>(op);
     if (!iface)
@@ -389,8 +387,8 @@ LogicalResult BuildTrainingPass::build(ModuleOp module, func::FuncOp forward) {
   llvm::Regex frozenRe(frozen);
   std::string reError;
   if (!frozen.empty() && !frozenRe.isValid(reError))
-    return forward.emitError() << "bad frozen regex '" << frozen
-                               << "': " << reError;
+    return forward.emitError()
+           << "bad frozen regex '" << frozen << "': " << reError;
 
   FailureOr<Value> lossOr = findLoss(forward);
   if (failed(lossOr))
@@ -412,8 +410,8 @@ LogicalResult BuildTrainingPass::build(ModuleOp module, func::FuncOp forward) {
       else
         kinds[i] = ArgKind::Trained;
     } else if (role == "input" || role == "label") {
-      kinds[i] = (role == "label" || isLabel(arg)) ? ArgKind::Label
-                                                  : ArgKind::Input;
+      kinds[i] =
+          (role == "label" || isLabel(arg)) ? ArgKind::Label : ArgKind::Input;
     }
   }
   auto roleOf = [&](unsigned i) -> StringRef {
@@ -439,8 +437,8 @@ LogicalResult BuildTrainingPass::build(ModuleOp module, func::FuncOp forward) {
   OpBuilder mb(ctx);
   mb.setInsertionPointAfter(forward);
   Location loc = forward.getLoc();
-  auto step = func::FuncOp::create(mb, loc, "train_step",
-                                   mb.getFunctionType({}, {}));
+  auto step =
+      func::FuncOp::create(mb, loc, "train_step", mb.getFunctionType({}, {}));
   Block *body = step.addEntryBlock();
   IRMapping map;
   SmallVector<SmallVector<NamedAttribute>> argAttrs;
@@ -514,7 +512,8 @@ LogicalResult BuildTrainingPass::build(ModuleOp module, func::FuncOp forward) {
   };
   auto zeros = [&](Type t) {
     auto rt = cast<RankedTensorType>(t);
-    return DenseElementsAttr::get(rt, attrs.getFloatAttr(rt.getElementType(), 0.0));
+    return DenseElementsAttr::get(rt,
+                                  attrs.getFloatAttr(rt.getElementType(), 0.0));
   };
 
   // Which trained parameters get an update.
@@ -543,8 +542,8 @@ LogicalResult BuildTrainingPass::build(ModuleOp module, func::FuncOp forward) {
       state[k].push_back(insertArg(type, (name + ".momentum_buffer").str(),
                                    "opt_state", zeros(type)));
     if (isAdam) {
-      state[k].push_back(insertArg(type, (name + ".exp_avg").str(),
-                                   "opt_state", zeros(type)));
+      state[k].push_back(
+          insertArg(type, (name + ".exp_avg").str(), "opt_state", zeros(type)));
       state[k].push_back(insertArg(type, (name + ".exp_avg_sq").str(),
                                    "opt_state", zeros(type)));
     }
@@ -569,7 +568,8 @@ LogicalResult BuildTrainingPass::build(ModuleOp module, func::FuncOp forward) {
   }
   for (auto [k, t] : llvm::enumerate(trained)) {
     auto [i, g] = t;
-    BlockArgument param = cast<BlockArgument>(map.lookup(forward.getArgument(i)));
+    BlockArgument param =
+        cast<BlockArgument>(map.lookup(forward.getArgument(i)));
     StringRef name = argName(forward, i);
     Location ul = NameLoc::get(attrs.getStringAttr("optimizer/" + name));
     if (opt == "none") {
@@ -585,7 +585,8 @@ LogicalResult BuildTrainingPass::build(ModuleOp module, func::FuncOp forward) {
       paramResults.push_back({u.getNewParam(), named(name), param});
       if (buf)
         stateResults.push_back({u.getNewMomentumBuffer(),
-                                named((name + ".momentum_buffer").str()), state[k][0]});
+                                named((name + ".momentum_buffer").str()),
+                                state[k][0]});
       continue;
     }
     auto u = AdamUpdateOp::create(
@@ -594,10 +595,10 @@ LogicalResult BuildTrainingPass::build(ModuleOp module, func::FuncOp forward) {
         attrs.getF64FloatAttr(eps), attrs.getF64FloatAttr(wd),
         attrs.getBoolAttr(opt == "adamw"));
     paramResults.push_back({u.getNewParam(), named(name), param});
-    stateResults.push_back({u.getNewExpAvg(), named((name + ".exp_avg").str()),
-                            state[k][0]});
-    stateResults.push_back({u.getNewExpAvgSq(),
-                            named((name + ".exp_avg_sq").str()), state[k][1]});
+    stateResults.push_back(
+        {u.getNewExpAvg(), named((name + ".exp_avg").str()), state[k][0]});
+    stateResults.push_back(
+        {u.getNewExpAvgSq(), named((name + ".exp_avg_sq").str()), state[k][1]});
   }
   if (newStep)
     hyperResults.push_back({newStep, named("step"), stepArg});
@@ -615,15 +616,16 @@ LogicalResult BuildTrainingPass::build(ModuleOp module, func::FuncOp forward) {
             (use.getOperandNumber() == 3 || use.getOperandNumber() == 4))
           update = bn->getResult(use.getOperandNumber() - 2);
     if (update)
-      bufferResults.push_back({update, named(argName(forward, i)),
-                               cast<BlockArgument>(arg)});
+      bufferResults.push_back(
+          {update, named(argName(forward, i)), cast<BlockArgument>(arg)});
   }
 
   SmallVector<Result> results;
-  for (auto *list : {&paramResults, &bufferResults, &stateResults, &hyperResults})
+  for (auto *list :
+       {&paramResults, &bufferResults, &stateResults, &hyperResults})
     results.append(list->begin(), list->end());
-  StringRef lossResultName = lossName.empty() ? StringRef("loss")
-                                              : StringRef(lossName);
+  StringRef lossResultName =
+      lossName.empty() ? StringRef("loss") : StringRef(lossName);
   for (unsigned i = 0; i < forward.getNumResults(); ++i)
     if (*lossOr == forward.getBody().front().getTerminator()->getOperand(i))
       if (auto n = forward.getResultAttrOfType<StringAttr>(i, kName))

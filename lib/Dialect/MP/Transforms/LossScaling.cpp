@@ -114,9 +114,9 @@ LogicalResult LossScalingPass::scale(func::FuncOp step) {
   }
   if (!scaling && clipNorm <= 0)
     return success();
-  if (scaling && !(growth > 1.0 && backoff > 0.0 && backoff < 1.0 &&
-                   interval >= 1 && minScale > 0 && minScale <= maxScale &&
-                   initScale > 0))
+  if (scaling &&
+      !(growth > 1.0 && backoff > 0.0 && backoff < 1.0 && interval >= 1 &&
+        minScale > 0 && minScale <= maxScale && initScale > 0))
     return step.emitError()
            << "mp-loss-scaling: need growth > 1, 0 < backoff < 1, "
               "interval >= 1, 0 < min <= max and scale > 0";
@@ -210,11 +210,10 @@ LogicalResult LossScalingPass::scale(func::FuncOp step) {
       s = CastOp::create(b, seed.getLoc(), s,
                          TypeAttr::get(seedType.getElementType()));
     if (seedType.getRank() != 0) {
-      auto shape = RankedTensorType::get({seedType.getRank()},
-                                         attrs.getI64Type());
+      auto shape =
+          RankedTensorType::get({seedType.getRank()}, attrs.getI64Type());
       Value dims = ConstantOp::create(
-          b, seed.getLoc(),
-          DenseElementsAttr::get(shape, seedType.getShape()));
+          b, seed.getLoc(), DenseElementsAttr::get(shape, seedType.getShape()));
       s = ReshapeOp::create(b, seed.getLoc(), s, dims, 0);
     }
     seed.replaceAllUsesWith(s);
@@ -225,8 +224,8 @@ LogicalResult LossScalingPass::scale(func::FuncOp step) {
   b.setInsertionPoint(updates.empty() ? ret.getOperation() : updates.front());
   Value foundInf, invScale;
   auto scalar = [&](double v) -> Value {
-    return ConstantOp::create(
-        b, loc, DenseElementsAttr::get(f32Scalar, float(v)));
+    return ConstantOp::create(b, loc,
+                              DenseElementsAttr::get(f32Scalar, float(v)));
   };
   if (scaling) {
     Value finite = AllFiniteOp::create(b, loc, grads);
@@ -265,9 +264,8 @@ LogicalResult LossScalingPass::scale(func::FuncOp step) {
   SmallVector<Value> results(ret.getOperands());
   SmallVector<DictionaryAttr> resAttrs;
   for (unsigned i = 0; i < step.getNumResults(); ++i)
-    resAttrs.push_back(step.getResultAttrDict(i)
-                           ? step.getResultAttrDict(i)
-                           : attrs.getDictionaryAttr({}));
+    resAttrs.push_back(step.getResultAttrDict(i) ? step.getResultAttrDict(i)
+                                                 : attrs.getDictionaryAttr({}));
   if (foundInf) {
     for (unsigned i = 0; i < results.size(); ++i) {
       auto upd = step.getResultAttrOfType<IntegerAttr>(i, kUpdates);
@@ -310,8 +308,7 @@ LogicalResult LossScalingPass::scale(func::FuncOp step) {
   SmallVector<Type> types;
   for (Value v : results)
     types.push_back(v.getType());
-  step.setFunctionType(
-      FunctionType::get(ctx, body.getArgumentTypes(), types));
+  step.setFunctionType(FunctionType::get(ctx, body.getArgumentTypes(), types));
   step.setAllResultAttrs(resAttrs);
   return success();
 }

@@ -90,8 +90,8 @@ Attribute convertInit(Attribute init, FloatType to) {
   for (size_t i = 0; i + bytes <= data.size(); i += bytes) {
     uint64_t bits = 0;
     std::memcpy(&bits, data.data() + i, bytes);
-    values.push_back(
-        convert(APFloat(from.getFloatSemantics(), APInt(from.getWidth(), bits))));
+    values.push_back(convert(
+        APFloat(from.getFloatSemantics(), APInt(from.getWidth(), bits))));
   }
   if ((int64_t)values.size() != type.getNumElements())
     return nullptr;
@@ -130,8 +130,8 @@ void MasterWeightsPass::runOnOperation() {
   }
   auto step = getOperation().lookupSymbol<func::FuncOp>(funcName);
   if (!step || step.isExternal()) {
-    getOperation().emitError() << "mp-master-weights: no function @"
-                               << funcName << "; run mp-build-training first";
+    getOperation().emitError() << "mp-master-weights: no function @" << funcName
+                               << "; run mp-build-training first";
     return signalPassFailure();
   }
   if (failed(run(step)))
@@ -151,11 +151,9 @@ LogicalResult MasterWeightsPass::run(func::FuncOp step) {
     auto type = dyn_cast<RankedTensorType>(arg.getType());
     if (!role || !type || !isFloatTensor(type))
       continue;
-    FloatType momentType = moments == "bf16"
-                               ? FloatType(BFloat16Type::get(ctx))
-                               : FloatType(f32);
-    if (role.getValue() == "opt_state" &&
-        type.getElementType() != momentType) {
+    FloatType momentType =
+        moments == "bf16" ? FloatType(BFloat16Type::get(ctx)) : FloatType(f32);
+    if (role.getValue() == "opt_state" && type.getElementType() != momentType) {
       // 4. Moments in f32 (or bf16), whatever the parameter's type was.
       Attribute init = convertInit(step.getArgAttr(i, kInit), momentType);
       if (!init)
@@ -178,11 +176,11 @@ LogicalResult MasterWeightsPass::run(func::FuncOp step) {
       ++numMoments;
     }
     if (role.getValue() == "opt_state")
-      stateBytes += type.getNumElements() *
-                    (cast<RankedTensorType>(arg.getType())
-                         .getElementType()
-                         .getIntOrFloatBitWidth() /
-                     8);
+      stateBytes +=
+          type.getNumElements() * (cast<RankedTensorType>(arg.getType())
+                                       .getElementType()
+                                       .getIntOrFloatBitWidth() /
+                                   8);
     if (role.getValue() != "param")
       continue;
     paramElements += type.getNumElements();
@@ -202,8 +200,8 @@ LogicalResult MasterWeightsPass::run(func::FuncOp step) {
         step.setArgAttr(i, kInit, converted);
       auto working = CastOp::create(b, arg.getLoc(), arg,
                                     TypeAttr::get(type.getElementType()));
-      arg.replaceAllUsesExcept(working, SmallPtrSet<Operation *, 2>{
-                                            working, update});
+      arg.replaceAllUsesExcept(working,
+                               SmallPtrSet<Operation *, 2>{working, update});
       if (update)
         update->getResult(0).setType(arg.getType());
       ++numMasters;
@@ -250,12 +248,13 @@ LogicalResult MasterWeightsPass::run(func::FuncOp step) {
   }
 
   auto ret = body.getTerminator();
-  step.setFunctionType(FunctionType::get(ctx, body.getArgumentTypes(),
-                                         ret->getOperandTypes()));
+  step.setFunctionType(
+      FunctionType::get(ctx, body.getArgumentTypes(), ret->getOperandTypes()));
   if (report && paramElements)
-    step.emitRemark() << "master weights: " << paramElements
-                      << " parameters in f32, persistent state "
-                      << llvm::formatv("{0:F1}", double(stateBytes) / paramElements).str()
-                      << " bytes per parameter (master + optimizer moments)";
+    step.emitRemark()
+        << "master weights: " << paramElements
+        << " parameters in f32, persistent state "
+        << llvm::formatv("{0:F1}", double(stateBytes) / paramElements).str()
+        << " bytes per parameter (master + optimizer moments)";
   return success();
 }

@@ -1,4 +1,5 @@
-//===- TrainingPipeline.h - the AMP pipeline with a training step -*- C++ -*-===//
+//===- TrainingPipeline.h - the AMP pipeline with a training step -*- C++
+//-*-===//
 //
 // `--mp-amp-pipeline="target=f16 loss=loss optimizer=adamw ..."`: the AMP
 // options plus the training step's (mp-build-training, mp-master-weights,
@@ -22,8 +23,7 @@ struct AMPTrainingOptions : public AMPOptions {
                     llvm::cl::init(-1.0)};
   Option<double> momentum{*this, "momentum", llvm::cl::desc("SGD momentum"),
                           llvm::cl::init(-1.0)};
-  Option<double> dampening{*this, "dampening",
-                           llvm::cl::desc("SGD dampening"),
+  Option<double> dampening{*this, "dampening", llvm::cl::desc("SGD dampening"),
                            llvm::cl::init(0.0)};
   Option<bool> nesterov{*this, "nesterov", llvm::cl::desc("Nesterov momentum"),
                         llvm::cl::init(false)};
@@ -37,9 +37,9 @@ struct AMPTrainingOptions : public AMPOptions {
                      llvm::cl::init(1e-8)};
   Option<std::string> frozen{
       *this, "frozen", llvm::cl::desc("Regex of parameters without updates")};
-  Option<std::string> moments{
-      *this, "moments", llvm::cl::desc("Optimizer moments: f32 or bf16"),
-      llvm::cl::init("f32")};
+  Option<std::string> moments{*this, "moments",
+                              llvm::cl::desc("Optimizer moments: f32 or bf16"),
+                              llvm::cl::init("f32")};
   Option<std::string> lossScaling{
       *this, "loss-scaling",
       llvm::cl::desc("dynamic, static or none (default: dynamic for f16; "
