@@ -27,6 +27,9 @@ checked to be ~0 on both sides and left out of the optimizer comparisons,
 and parameters made only of them are frozen on both sides (option
 frozen=...), since their noise would move BatchNorm statistics. Fails (exit 1) when an error exceeds --tol.
 
+`--variants` adds other exports of the families (opset 20, dynamic batch,
+pooling heads, NLL head).
+
 Example:
   check_training.py --mp-opt build/bin/mp-opt mlp cnn gpt --tol 1e-5
 """
@@ -61,6 +64,17 @@ CONFIGS = {
     "adamw": ("optimizer=adamw lr=0.002 beta1=0.8 beta2=0.99",
               lambda p: torch.optim.AdamW(p, lr=0.002, betas=(0.8, 0.99))),
 }
+
+
+# Other exports of the same families (gen_models.py options): opset 20's
+# Gelu op, a dynamic-batch export (Shape/Gather/Concat chains), average,
+# mean and max pooling heads, the NLL head.
+VARIANTS = [("gpt", ["--opset", "20"]),
+            ("gpt", ["--dynamic-batch", "--batch", "2"]),
+            ("cnn", ["--pool", "avg"]),
+            ("cnn", ["--pool", "mean", "--opset", "18"]),
+            ("cnn", ["--pool", "max"]),
+            ("mlp", ["--loss", "nll"])]
 
 
 def export(model_name, workdir, extra):
@@ -272,12 +286,20 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=2)
     p.add_argument("--optimizers", default=",".join(CONFIGS))
     p.add_argument("--tol", type=float, default=1e-5)
+    p.add_argument("--variants", action="store_true",
+                   help="also check the VARIANTS exports (sgd and adamw)")
     args = p.parse_args(argv)
     report = Report(args.tol)
     configs = [c for c in args.optimizers.split(",") if c]
     for name in args.models:
         run_model(name, args.mp_opt, args.precision, args.reference,
                   args.steps, configs, report, [])
+    if args.variants:
+        for name, extra in VARIANTS:
+            if name in args.models:
+                print("variant %s %s:" % (name, " ".join(extra)))
+                run_model(name, args.mp_opt, args.precision, args.reference,
+                          args.steps, ["sgd", "adamw"], report, extra)
     print("checked %d tensors, mp %s vs PyTorch %s: max relative error %.3g"
           " (%s)" % (report.count, args.precision, args.reference,
                      report.worst, ", ".join("%s %.3g" % kv for kv in

@@ -9,6 +9,7 @@
 // REQUIRES: torch
 // RUN: %python %mp_src/python/check_training.py --mp-opt %mp_bin/mp-opt mlp cnn gpt --tol 1e-5 | FileCheck %s
 // RUN: %python %mp_src/python/check_training.py --mp-opt %mp_bin/mp-opt mlp cnn gpt --precision fp64 --tol 1e-6 | FileCheck %s --check-prefix=F64
+// RUN: %python %mp_src/python/check_training.py --mp-opt %mp_bin/mp-opt mlp cnn gpt --optimizers= --variants | FileCheck %s --check-prefix=VAR
 
 // CHECK: mlp: loss and 6 gradients checked
 // CHECK: mlp/adamw: 2 steps, 18 tensors checked
@@ -21,3 +22,14 @@
 
 // F64: checked {{[0-9]+}} tensors, mp fp64 vs PyTorch fp64: max relative error
 // F64-NOT: FAIL
+
+// Other exports: opset 20 (Gelu), a dynamic-batch export, the pooling and
+// NLL heads.
+// VAR: variant gpt --opset 20:
+// VAR: variant gpt --dynamic-batch --batch 2:
+// VAR: variant cnn --pool avg:
+// VAR: variant cnn --pool mean --opset 18:
+// VAR: variant cnn --pool max:
+// VAR: variant mlp --loss nll:
+// VAR: mp fp32 vs PyTorch fp64: max relative error
+// VAR-NOT: FAIL
