@@ -56,6 +56,7 @@ Location sourceLoc(MLIRContext *ctx, const ImportOptions &opts) {
 }
 
 constexpr int64_t kMinOpset = 13;
+constexpr llvm::StringLiteral kPreviewTraining = "ai.onnx.preview.training";
 constexpr int64_t kMaxOpset = 21;
 
 /// Names that a graph or function body sees: ONNX value name -> MLIR value.
@@ -496,6 +497,167 @@ LogicalResult importConstant(Importer &im, NodeCtx &n) {
   return im.emit<ConstantOp>(n, {}, {b.getNamedAttr("value", value)});
 }
 
+/// ONNX's standard optimizers (domain ai.onnx.preview.training, version 1),
+/// written out as the elementwise mp ops their definitions are made of, so
+/// every backend runs them and autocast sees plain arithmetic. Inputs: R
+/// (learning rate), T (update count), then one group of n tensors per
+/// operand kind; outputs: one group per updated kind.
+///   Adam:     Gr = norm*X + G; V' = alpha*V + (1-alpha)*Gr;
+///             H' = beta*H + (1-beta)*Gr^2;
+///             R' = T > 0 ? R*sqrt(1-beta^T)/(1-alpha^T) : R;
+///             X' = (1-post)*(X - R'*V'/(sqrt(H')+eps))
+///   Adagrad:  r = R/(1+T*decay); Gr = norm*X + G; H' = H + Gr^2;
+///             X' = X - r*Gr/(sqrt(H')+eps)
+///   Momentum: Gr = norm*X + G; b = T > 0 ? beta : 1; V' = alpha*V + b*Gr;
+///             X' = X - R*V' (standard) or X - R*(Gr + alpha*V') (nesterov)
+LogicalResult importPreviewTraining(Importer &im, NodeCtx &n) {
+  StringRef type = n.node.op_type();
+  unsigned groups = llvm::StringSwitch<unsigned>(type)
+                        .Case("Adam", 4)
+                        .Cases("Adagrad", "Momentum", 3)
+                        .Default(0);
+  if (!groups)
+    return im.error(n, "unsupported op of ai.onnx.preview.training (Adam, "
+                       "Adagrad and Momentum are supported; Gradient is not)");
+  if (n.inputs.size() < 2 + groups || (n.inputs.size() - 2) % groups)
+    return im.error(n, "needs R, T and " + Twine(groups) +
+                           " groups of equally many tensors");
+  for (Value v : n.inputs)
+    if (!v)
+      return im.error(n, "no input may be omitted");
+  auto f32 = [&](StringRef name, double def) {
+    auto a = im.takeAttr(n, name);
+    return a ? cast<FloatAttr>(*a).getValueAsDouble() : def;
+  };
+  OpBuilder &b = im.b;
+  // Each op of the expansion is located at "<node>/<k>": the node name,
+  // and distinct names for reports and exported ONNX values.
+  unsigned counter = 0;
+  auto nextLoc = [&]() {
+    return im.nameLoc(n.name + "/" + std::to_string(counter++));
+  };
+  Value R = n.inputs[0], T = n.inputs[1];
+  if (!isa<FloatType>(getElementTypeOrSelf(R)) ||
+      !getElementTypeOrSelf(T).isInteger(64))
+    return im.error(n, "R must be a float scalar and T an int64 scalar");
+  unsigned count = (n.inputs.size() - 2) / groups;
+  SmallVector<SmallVector<Value>> outs(groups - 1);
+  // Attributes are read once (takeAttr marks them consumed).
+  double alpha = 0, beta = 0, eps = 0, norm = 0, post = 0, decay = 0;
+  bool nesterov = false;
+  if (type == "Adam") {
+    alpha = f32("alpha", 0.9), beta = f32("beta", 0.999);
+    eps = f32("epsilon", 1e-6), norm = f32("norm_coefficient", 0);
+    post = f32("norm_coefficient_post", 0);
+  } else if (type == "Adagrad") {
+    decay = f32("decay_factor", 0), eps = f32("epsilon", 1e-6);
+    norm = f32("norm_coefficient", 0);
+  } else {
+    for (StringRef req : {"alpha", "beta", "mode", "norm_coefficient"})
+      if (!llvm::any_of(n.attrs, [&](NamedAttribute a) {
+            return a.getName() == req;
+          }))
+        return im.error(n, "attribute '" + req + "' is required");
+    alpha = f32("alpha", 0), beta = f32("beta", 0);
+    norm = f32("norm_coefficient", 0);
+    StringRef mode = cast<StringAttr>(*im.takeAttr(n, "mode")).getValue();
+    if (mode != "standard" && mode != "nesterov")
+      return im.error(n, "mode must be standard or nesterov, got '" + mode +
+                             "'");
+    nesterov = mode == "nesterov";
+  }
+  for (auto &a : n.attrs)
+    if (!n.consumed.contains(a.getName().getValue()))
+      return im.error(n, "attribute '" + a.getName().getValue() +
+                             "' is not supported");
+  Value zeroT = ConstantOp::create(
+      b, nextLoc(), DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
+                                     b.getI64IntegerAttr(0).getValue()));
+  Value positive = GreaterOp::create(b, nextLoc(), T, zeroT);
+  for (unsigned i = 0; i < count; ++i) {
+    Value X = n.inputs[2 + i], G = n.inputs[2 + count + i];
+    Type elt = getElementTypeOrSelf(X);
+    if (!isa<FloatType>(elt))
+      return im.error(n, "X must be floating point");
+    auto cst = [&](double v) -> Value {
+      return ConstantOp::create(
+          b, nextLoc(),
+          DenseElementsAttr::get(RankedTensorType::get({}, elt),
+                                 FloatAttr::get(elt, v).getValue()));
+    };
+    auto as = [&](Value v) -> Value {
+      if (getElementTypeOrSelf(v) == elt)
+        return v;
+      return CastOp::create(b, nextLoc(), v, TypeAttr::get(elt));
+    };
+    auto add = [&](Value x, Value y) -> Value { return AddOp::create(b, nextLoc(), x, y); };
+    auto sub = [&](Value x, Value y) -> Value { return SubOp::create(b, nextLoc(), x, y); };
+    auto mul = [&](Value x, Value y) -> Value { return MulOp::create(b, nextLoc(), x, y); };
+    auto div = [&](Value x, Value y) -> Value { return DivOp::create(b, nextLoc(), x, y); };
+    auto sqrt = [&](Value x) -> Value { return SqrtOp::create(b, nextLoc(), x); };
+    // One statement per op, so the IR's order does not depend on the
+    // compiler's order of evaluating arguments.
+    Value r = as(R), t = as(T);
+    Value nx = mul(cst(norm), X);
+    Value gr = add(nx, G);
+    if (type == "Adam") {
+      Value V = n.inputs[2 + 2 * count + i], H = n.inputs[2 + 3 * count + i];
+      Value av = mul(cst(alpha), V);
+      Value ag = mul(cst(1 - alpha), gr);
+      Value vNew = add(av, ag);
+      Value bh = mul(cst(beta), H);
+      Value g2 = mul(gr, gr);
+      Value bg = mul(cst(1 - beta), g2);
+      Value hNew = add(bh, bg);
+      Value betaT = PowOp::create(b, nextLoc(), cst(beta), t);
+      Value alphaT = PowOp::create(b, nextLoc(), cst(alpha), t);
+      Value num = sqrt(sub(cst(1), betaT));
+      Value den = sub(cst(1), alphaT);
+      Value rBc = mul(r, div(num, den));
+      Value rAdj = WhereOp::create(b, nextLoc(), positive, rBc, r);
+      Value sh = sqrt(hNew);
+      Value denom = add(sh, cst(eps));
+      Value upd = div(mul(rAdj, vNew), denom);
+      Value xUpd = sub(X, upd);
+      Value xNew = mul(cst(1 - post), xUpd);
+      outs[0].push_back(xNew);
+      outs[1].push_back(vNew);
+      outs[2].push_back(hNew);
+    } else if (type == "Adagrad") {
+      Value H = n.inputs[2 + 2 * count + i];
+      Value td = mul(t, cst(decay));
+      Value rAdj = div(r, add(cst(1), td));
+      Value g2 = mul(gr, gr);
+      Value hNew = add(H, g2);
+      Value sh = sqrt(hNew);
+      Value denom = add(sh, cst(eps));
+      Value upd = div(mul(rAdj, gr), denom);
+      Value xNew = sub(X, upd);
+      outs[0].push_back(xNew);
+      outs[1].push_back(hNew);
+    } else {
+      Value V = n.inputs[2 + 2 * count + i];
+      Value betaC = cst(beta), one = cst(1);
+      Value bSel = WhereOp::create(b, nextLoc(), positive, betaC, one);
+      Value av = mul(cst(alpha), V);
+      Value bg = mul(bSel, gr);
+      Value vNew = add(av, bg);
+      Value step = vNew;
+      if (nesterov) {
+        Value avn = mul(cst(alpha), vNew);
+        step = add(gr, avn);
+      }
+      Value rs = mul(r, step);
+      outs[0].push_back(sub(X, rs));
+      outs[1].push_back(vNew);
+    }
+  }
+  SmallVector<Value> results;
+  for (auto &group : outs)
+    llvm::append_range(results, group);
+  return im.bindOutputs(n, results);
+}
+
 const llvm::StringMap<OpEntry> &opTable() {
   static const llvm::StringMap<OpEntry> table = [] {
     llvm::StringMap<OpEntry> t;
@@ -703,6 +865,19 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node,
       return error(n, "input '" + in + "' is not defined before this node");
     n.inputs.push_back(it->second);
   }
+  // Unsupported ops are reported as such before their attributes are read.
+  const std::string &domain = node.domain();
+  bool isFunction = functions.count(domain + "::" + node.op_type());
+  if (!isFunction) {
+    if (domain == kPreviewTraining &&
+        !llvm::is_contained({"Adam", "Adagrad", "Momentum"}, node.op_type()))
+      return error(n, "unsupported op of ai.onnx.preview.training (Adam, "
+                      "Adagrad and Momentum are supported; Gradient is not)");
+    if (!domain.empty() && domain != "ai.onnx" && domain != kPreviewTraining)
+      return error(n, "op domain '" + domain + "' is not supported");
+    if (domain != kPreviewTraining && !opTable().count(node.op_type()))
+      return error(n, "unsupported op");
+  }
   for (const auto &a : node.attribute()) {
     const onnx::AttributeProto *attr = &a;
     if (!a.ref_attr_name().empty()) {
@@ -720,10 +895,11 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node,
     n.attrs.push_back(b.getNamedAttr(a.name(), *v));
   }
 
-  const std::string &domain = node.domain();
   auto fnIt = functions.find(domain + "::" + node.op_type());
   if (fnIt != functions.end())
     return inlineFunction(*fnIt->second, n);
+  if (domain == kPreviewTraining)
+    return importPreviewTraining(*this, n);
   if (!domain.empty() && domain != "ai.onnx")
     return error(n, "op domain '" + domain + "' is not supported");
   auto entry = opTable().find(node.op_type());
@@ -862,9 +1038,21 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
                    << " (supported: 3 to 10)";
     return nullptr;
   }
-  for (const auto &imp : model.opset_import())
-    if (imp.domain().empty() || imp.domain() == "ai.onnx")
+  bool defaultDomain = false;
+  for (const auto &imp : model.opset_import()) {
+    if (imp.domain().empty() || imp.domain() == "ai.onnx") {
       opset = imp.version();
+      defaultDomain = true;
+    } else if (imp.domain() == kPreviewTraining && imp.version() != 1) {
+      emitError(loc) << "unsupported " << kPreviewTraining << " version "
+                     << imp.version() << " (supported: 1)";
+      return nullptr;
+    }
+  }
+  // A model of only ai.onnx.preview.training ops imports no default domain;
+  // its nodes are then checked one by one (importNode).
+  if (!defaultDomain)
+    opset = kMaxOpset;
   if (opset < kMinOpset || opset > kMaxOpset) {
     emitError(loc) << "unsupported default-domain opset " << opset
                    << " (supported: " << kMinOpset << " to " << kMaxOpset
