@@ -10,4 +10,4 @@
 //
 // CHECK-NOT: FAILED
 // CHECK: constant-input variants: tested={{[0-9]+}} matched={{(5[5-9]|[6-9][0-9]|[1-9][0-9][0-9])}} failed=0
-// CHECK: conformance: supported={{[0-9]+}} imported={{[0-9]+}} roundtrip_matched={{(38[6-9]|39[0-9]|[4-9][0-9][0-9])}} import_failed=0 roundtrip_failed=0 unsupported={{[0-9]+}}
+// CHECK: conformance: supported={{[0-9]+}} imported={{[0-9]+}} roundtrip_matched={{(40[7-9]|4[1-9][0-9]|[5-9][0-9][0-9])}} import_failed=0 roundtrip_failed=0 unsupported={{[0-9]+}}

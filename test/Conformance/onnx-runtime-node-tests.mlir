@@ -6,4 +6,4 @@
 // REQUIRES: onnx-testdata, onnx
 // RUN: %python %mp_src/python/runtime_conformance.py %mp_bin | FileCheck %s
 // CHECK-NOT: FAILED:
-// CHECK: runtime conformance: supported={{[0-9]+}} passed={{(37[7-9]|3[89][0-9]|[4-9][0-9][0-9])}} failed=0
+// CHECK: runtime conformance: supported={{[0-9]+}} passed={{(39[7-9]|[4-9][0-9][0-9])}} failed=0

@@ -55,7 +55,7 @@ Location sourceLoc(MLIRContext *ctx, const ImportOptions &opts) {
   return FileLineColLoc::get(ctx, opts.sourceName, 0, 0);
 }
 
-constexpr int64_t kMinOpset = 13;
+constexpr int64_t kMinOpset = 12;
 constexpr llvm::StringLiteral kPreviewTraining = "ai.onnx.preview.training";
 constexpr int64_t kMaxOpset = 21;
 
@@ -319,11 +319,15 @@ LogicalResult importSplit(Importer &im, NodeCtx &n) {
     return im.error(n, "axis " + Twine(axis) + " is out of range");
   int64_t dim = in.getDimSize(axis < 0 ? axis + in.getRank() : axis);
   SmallVector<int64_t> sizes;
+  auto splitAttr = im.takeAttr(n, "split"); // Split-11/12 form
   if (n.inputs.size() > 1 && n.inputs[1]) {
     auto s = im.constInts(n, 1, "split");
     if (failed(s))
       return failure();
     sizes = *s;
+  } else if (splitAttr) {
+    auto arr = cast<DenseI64ArrayAttr>(*splitAttr).asArrayRef();
+    sizes.assign(arr.begin(), arr.end());
   } else {
     int64_t parts = numAttr ? cast<IntegerAttr>(*numAttr).getInt()
                             : n.node.output_size();
@@ -666,6 +670,27 @@ const llvm::StringMap<OpEntry> &opTable() {
 #define ONNX_OP(Name, Class, Since) t[#Name] = generic<Class>(Since);
 #include "mp/Dialect/MP/IR/ONNXOps.def"
     t["Clip"] = {importClip};
+    // Before opset 13, (Log)Softmax flattens the input to 2-D at `axis`
+    // (default 1): the same as opset-13 semantics only on the last axis.
+    for (StringRef name : {"Softmax", "LogSoftmax"}) {
+      OpEntry modern = t[name];
+      t[name] = {[modern](Importer &im, NodeCtx &n) -> LogicalResult {
+                   if (n.opset >= 13)
+                     return modern.handler(im, n);
+                   int64_t rank =
+                       cast<RankedTensorType>(n.inputs[0].getType()).getRank();
+                   int64_t axis = 1;
+                   for (auto &a : n.attrs)
+                     if (a.getName() == "axis")
+                       axis = cast<IntegerAttr>(a.getValue()).getInt();
+                   if ((axis < 0 ? axis + rank : axis) != rank - 1)
+                     return im.error(n, "before opset 13 this op flattens to "
+                                        "2-D at axis " + Twine(axis) +
+                                        "; only the last axis is supported");
+                   return modern.handler(im, n);
+                 },
+                 modern.since};
+    }
     t["Cast"] = {[](Importer &im, NodeCtx &n) -> LogicalResult {
       auto to = im.takeAttr(n, "to");
       if (!to || !isa<IntegerAttr>(*to))
