@@ -22,6 +22,7 @@
 
 #include "mp/Target/ONNX/ImportONNX.h"
 #include "ONNXTensor.h"
+#include "mp/Dialect/MP/IR/MPInterfaces.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -75,6 +76,8 @@ struct NodeCtx {
 
 class Importer;
 using Handler = std::function<LogicalResult(Importer &, NodeCtx &)>;
+LogicalResult importGradient(Importer &im, NodeCtx &n);
+LogicalResult importPreviewTraining(Importer &im, NodeCtx &n);
 
 struct OpEntry {
   Handler handler;
@@ -217,6 +220,9 @@ public:
         out.push_back(a);
     return out;
   }
+
+  /// The value an ONNX name refers to in the current scope, or null.
+  Value lookup(StringRef name) { return scope->lookup(name); }
 
   DenseI64ArrayAttr i64Array(ArrayRef<int64_t> v) {
     return DenseI64ArrayAttr::get(ctx, v);
@@ -514,6 +520,101 @@ LogicalResult importConstant(Importer &im, NodeCtx &n) {
 ///             X' = X - r*Gr/(sqrt(H')+eps)
 ///   Momentum: Gr = norm*X + G; b = T > 0 ? beta : 1; V' = alpha*V + b*Gr;
 ///             X' = X - R*V' (standard) or X - R*(Gr + alpha*V') (nesterov)
+/// ONNX's Gradient (ai.onnx.preview.training): the gradients of `y` with
+/// respect to `xs`, over the subgraph from xs and zs to y, built right here
+/// by reverse-mode differentiation through each op's GradientOpInterface
+/// (the rules mp-build-training uses). Inputs are the values of xs then zs;
+/// output i is dy/dxs[i] (zero where y does not depend on it).
+LogicalResult importGradient(Importer &im, NodeCtx &n) {
+  SmallVector<std::string> xs, zs;
+  std::string y;
+  for (const auto &a : n.node.attribute()) {
+    if (a.name() == "xs")
+      xs.assign(a.strings().begin(), a.strings().end());
+    else if (a.name() == "zs")
+      zs.assign(a.strings().begin(), a.strings().end());
+    else if (a.name() == "y")
+      y = a.s();
+    else
+      return im.error(n, "attribute '" + a.name() + "' is not supported");
+  }
+  if (xs.empty() || y.empty())
+    return im.error(n, "needs the attributes xs and y");
+  if (n.inputs.size() != xs.size() + zs.size() ||
+      llvm::is_contained(n.inputs, Value()))
+    return im.error(n, "needs one input per name in xs and zs");
+  if (n.node.output_size() > (int)xs.size())
+    return im.error(n, "has more outputs than xs");
+  Value target = im.lookup(y);
+  if (!target)
+    return im.error(n, "y '" + y + "' is not defined before this node");
+  auto targetType = cast<RankedTensorType>(target.getType());
+  if (!isa<FloatType>(targetType.getElementType()) ||
+      !targetType.hasStaticShape())
+    return im.error(n, "y must be a floating-point tensor of static shape");
+
+  // The ops between the inputs and y.
+  DenseSet<Value> stops(n.inputs.begin(), n.inputs.end());
+  DenseSet<Operation *> between;
+  SmallVector<Value> work = {target};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    Operation *def = v.getDefiningOp();
+    if (stops.contains(v) || !def || !between.insert(def).second)
+      continue;
+    llvm::append_range(work, def->getOperands());
+  }
+  OpBuilder &b = im.b;
+  Block *block = b.getInsertionBlock();
+  DenseMap<Value, Value> grads;
+  grads[target] = ConstantOp::create(
+      b, n.loc,
+      DenseElementsAttr::get(targetType,
+                             FloatAttr::get(targetType.getElementType(), 1.0)));
+  SmallVector<Operation *> order;
+  for (Operation &op : *block)
+    if (between.contains(&op))
+      order.push_back(&op);
+  for (Operation *op : llvm::reverse(order)) {
+    SmallVector<Value> resultGrads;
+    bool any = false;
+    for (Value r : op->getResults()) {
+      resultGrads.push_back(grads.lookup(r));
+      any |= bool(resultGrads.back());
+    }
+    if (!any)
+      continue;
+    auto iface = dyn_cast<GradientOpInterface>(op);
+    if (!iface)
+      return im.error(n, "no gradient rule for " +
+                             op->getName().getStringRef() + " on the path to y");
+    SmallVector<Value> operandGrads;
+    if (failed(iface.buildGradients(b, resultGrads, operandGrads)))
+      return im.error(n, "cannot differentiate " +
+                             op->getName().getStringRef());
+    for (auto [v, g] : llvm::zip(op->getOperands(), operandGrads)) {
+      if (!g)
+        continue;
+      Value &slot = grads[v];
+      slot = slot ? Value(AddOp::create(b, n.loc, slot, g)) : g;
+    }
+  }
+  SmallVector<Value> results;
+  for (unsigned i = 0; i < xs.size(); ++i) {
+    Value g = grads.lookup(n.inputs[i]);
+    if (!g) {
+      auto t = cast<RankedTensorType>(n.inputs[i].getType());
+      if (!isa<FloatType>(t.getElementType()) || !t.hasStaticShape())
+        return im.error(n, "xs '" + xs[i] + "' has no gradient");
+      g = ConstantOp::create(
+          b, n.loc,
+          DenseElementsAttr::get(t, FloatAttr::get(t.getElementType(), 0.0)));
+    }
+    results.push_back(g);
+  }
+  return im.bindOutputs(n, results);
+}
+
 LogicalResult importPreviewTraining(Importer &im, NodeCtx &n) {
   StringRef type = n.node.op_type();
   unsigned groups = llvm::StringSwitch<unsigned>(type)
@@ -894,10 +995,12 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node,
   const std::string &domain = node.domain();
   bool isFunction = functions.count(domain + "::" + node.op_type());
   if (!isFunction) {
+    if (domain == kPreviewTraining && node.op_type() == "Gradient")
+      return importGradient(*this, n);
     if (domain == kPreviewTraining &&
         !llvm::is_contained({"Adam", "Adagrad", "Momentum"}, node.op_type()))
       return error(n, "unsupported op of ai.onnx.preview.training (Adam, "
-                      "Adagrad and Momentum are supported; Gradient is not)");
+                      "Adagrad, Momentum and Gradient are supported)");
     if (!domain.empty() && domain != "ai.onnx" && domain != kPreviewTraining)
       return error(n, "op domain '" + domain + "' is not supported");
     if (domain != kPreviewTraining && !opTable().count(node.op_type()))
