@@ -406,15 +406,26 @@ int main(int argc, char **argv) {
   }
 
   const mp_tensor_info *loss = nullptr, *scale = nullptr, *skipped = nullptr;
+  // The loss: "<fn>.loss", else the function's only scalar float output.
+  const mp_tensor_info *scalarOut = nullptr;
+  int scalarOuts = 0;
   for (auto &t : tensors) {
     std::string n = t.name;
     if ((n == fn + ".loss" || (!loss && n == "loss")) && t.num_elements == 1)
       loss = &t;
+    if (t.role == MP_ROLE_OUTPUT && t.rank == 0 &&
+        n.rfind(fn + ".", 0) == 0 &&
+        (t.dtype == MP_DTYPE_F32 || t.dtype == MP_DTYPE_F64)) {
+      scalarOut = &t;
+      ++scalarOuts;
+    }
     if (n == "loss_scale" && t.num_elements == 1)
       scale = &t;
     if ((n == fn + ".skipped" || n == "skipped") && t.num_elements == 1)
       skipped = &t;
   }
+  if (!loss && scalarOuts == 1)
+    loss = scalarOut;
   long every = o.every ? o.every : std::max<long>(1, o.steps / 10);
   int64_t samples = 0, skippedSteps = 0;
   std::vector<uint8_t> buf;

@@ -260,8 +260,14 @@ private:
     return success();
   }
 
+  /// Imports `graph` as function `funcName`. Initializers named in `state`
+  /// are always arguments (mutable training state); results named in
+  /// `updates` (output name -> initializer name) carry mp.updates.
   LogicalResult importGraph(const onnx::GraphProto &graph,
-                            const onnx::ModelProto &model);
+                            StringRef funcName,
+                            const llvm::StringSet<> &state = {},
+                            const llvm::StringMap<std::string> &updates = {});
+  LogicalResult importTraining(const onnx::ModelProto &model);
   LogicalResult importNode(const onnx::NodeProto &node, StringRef prefix,
                            const onnx::NodeProto *caller);
   LogicalResult inlineFunction(const onnx::FunctionProto &fn, NodeCtx &call);
@@ -1047,7 +1053,9 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node,
 }
 
 LogicalResult Importer::importGraph(const onnx::GraphProto &graph,
-                                    const onnx::ModelProto &model) {
+                                    StringRef funcName,
+                                    const llvm::StringSet<> &state,
+                                    const llvm::StringMap<std::string> &updates) {
   llvm::StringMap<const onnx::TensorProto *> inits;
   for (const auto &t : graph.initializer())
     inits[t.name()] = &t;
@@ -1079,21 +1087,26 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph,
     if (!value)
       return emitError(nameLoc(t.name()))
              << "initializer '" << t.name() << "': " << err;
-    if (!isParam(t)) {
+    bool isState = state.contains(t.name());
+    if (!isParam(t) && !isState) {
       constants.push_back({&t, value});
       continue;
     }
+    // Mutable training state that is not a float tensor (a step counter) is
+    // optimizer state.
+    StringRef role = isState && !isa<FloatType>(value.getElementType())
+                         ? "opt_state"
+                         : "param";
     argTypes.push_back(value.getType());
     argNames.push_back(t.name());
     argAttrs.push_back(b.getDictionaryAttr(
         {b.getNamedAttr("mp.name", b.getStringAttr(t.name())),
-         b.getNamedAttr("mp.role", b.getStringAttr("param")),
+         b.getNamedAttr("mp.role", b.getStringAttr(role)),
          b.getNamedAttr("mp.init", value)}));
   }
 
   std::string graphName = graph.name().empty() ? "graph" : graph.name();
-  auto func = func::FuncOp::create(nameLoc(graphName),
-                                   opts.funcName,
+  auto func = func::FuncOp::create(nameLoc(graphName), funcName,
                                    b.getFunctionType(argTypes, {}));
   func.setAllArgAttrs(argAttrs);
   module.push_back(func);
@@ -1133,8 +1146,21 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph,
                               << " but computes " << v.getType();
     }
     results.push_back(v);
-    resAttrs.push_back(b.getDictionaryAttr(
-        {b.getNamedAttr("mp.name", b.getStringAttr(vi.name()))}));
+    SmallVector<NamedAttribute> attrs = {
+        b.getNamedAttr("mp.name", b.getStringAttr(vi.name()))};
+    if (auto it = updates.find(vi.name()); it != updates.end()) {
+      auto arg = llvm::find(argNames, it->second);
+      if (arg == argNames.end())
+        return emitError(loc) << "update binding of '" << it->second
+                              << "': not an initializer of the model";
+      int64_t index = arg - argNames.begin();
+      if (argTypes[index] != v.getType())
+        return emitError(loc) << "update binding '" << it->second << "' <- '"
+                              << vi.name() << "': " << v.getType()
+                              << " does not match " << argTypes[index];
+      attrs.push_back(b.getNamedAttr("mp.updates", b.getI64IntegerAttr(index)));
+    }
+    resAttrs.push_back(b.getDictionaryAttr(attrs));
   }
   func::ReturnOp::create(b, func.getLoc(), results);
   // Parameters read only as BatchNormalization running statistics are
@@ -1155,8 +1181,48 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph,
       op.erase();
   func.setType(b.getFunctionType(argTypes, ValueRange(results).getTypes()));
   func.setAllResultAttrs(resAttrs);
-  (void)model;
   return success();
+}
+
+LogicalResult Importer::importTraining(const onnx::ModelProto &model) {
+  if (model.training_info_size() == 0)
+    return success();
+  if (model.training_info_size() > 1)
+    return emitError(fileLoc) << "more than one TrainingInfoProto is not "
+                                 "supported";
+  const onnx::TrainingInfoProto &info = model.training_info(0);
+  if (info.initialization().node_size() ||
+      info.initialization_binding_size())
+    return emitError(fileLoc) << "TrainingInfoProto.initialization is not "
+                                 "supported (initial values come from the "
+                                 "initializers)";
+  // The training step runs on the concatenation of the inference graph and
+  // the algorithm (ONNX IR 7): inputs, initializers, nodes, outputs.
+  onnx::GraphProto merged = model.graph();
+  const onnx::GraphProto &algo = info.algorithm();
+  for (const auto &vi : algo.input())
+    *merged.add_input() = vi;
+  for (const auto &t : algo.initializer())
+    *merged.add_initializer() = t;
+  for (const auto &node : algo.node())
+    *merged.add_node() = node;
+  onnx::GraphProto outputsOnly;
+  // The step's results: the algorithm's outputs, then the graph's.
+  for (const auto &vi : algo.output())
+    *outputsOnly.add_output() = vi;
+  for (const auto &vi : model.graph().output())
+    *outputsOnly.add_output() = vi;
+  *merged.mutable_output() = outputsOnly.output();
+  merged.set_name(algo.name().empty() ? "train_step" : algo.name());
+  llvm::StringSet<> state;
+  llvm::StringMap<std::string> updates;
+  for (const auto &kv : info.update_binding()) {
+    state.insert(kv.key());
+    if (!updates.try_emplace(kv.value(), kv.key()).second)
+      return emitError(fileLoc) << "output '" << kv.value()
+                                << "' is bound to two initializers";
+  }
+  return importGraph(merged, "train_step", state, updates);
 }
 
 OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
@@ -1199,7 +1265,8 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
                                     (model.producer_version().empty()
                                          ? ""
                                          : " " + model.producer_version())));
-  if (failed(importGraph(model.graph(), model)))
+  if (failed(importGraph(model.graph(), opts.funcName)) ||
+      failed(importTraining(model)))
     return nullptr;
   return owned;
 }
