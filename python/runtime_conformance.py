@@ -33,15 +33,6 @@ TIMEOUT_S = 60
 RNG_OPS = ("mp.dropout",)
 
 
-def load_tensor(path):
-    import onnx
-    from onnx import numpy_helper
-    t = onnx.TensorProto()
-    with open(path, "rb") as f:
-        t.ParseFromString(f.read())
-    return numpy_helper.to_array(t), t.data_type
-
-
 def save_npz(path, arrays):
     """np.savez without keyword arguments (np.savez would swallow an input
     named `like` as numpy's own argument)."""
@@ -55,7 +46,7 @@ def save_npz(path, arrays):
 def run_one(args):
     bin_dir, test_dir, tmp = args
     import onnx
-    from onnx_conformance import BAD_TEST_DATA
+    from onnx_conformance import BAD_TEST_DATA, load_tensor
     name = os.path.basename(test_dir)
     if name in BAD_TEST_DATA:
         return name, "skip_bad_data", BAD_TEST_DATA[name]

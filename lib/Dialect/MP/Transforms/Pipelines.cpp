@@ -17,8 +17,9 @@
 
 using namespace mlir;
 
-void mp::buildAMPPipeline(OpPassManager &pm, const AMPOptions &o) {
-  MPAutocastPassOptions autocast;
+/// mp-autocast's options from the pipeline's (without report and picture).
+static mp::MPAutocastPassOptions autocastOptions(const mp::AMPOptions &o) {
+  mp::MPAutocastPassOptions autocast;
   autocast.target = o.target;
   autocast.policyFile = o.policy;
   autocast.edits.assign(o.edits.begin(), o.edits.end());
@@ -26,6 +27,11 @@ void mp::buildAMPPipeline(OpPassManager &pm, const AMPOptions &o) {
   autocast.pins.assign(o.pins.begin(), o.pins.end());
   autocast.largeReduction = o.largeReduction;
   autocast.lossName = o.loss;
+  return autocast;
+}
+
+void mp::buildAMPPipeline(OpPassManager &pm, const AMPOptions &o) {
+  MPAutocastPassOptions autocast = autocastOptions(o);
   autocast.reportFile = o.report;
   autocast.dotFile = o.dot;
   pm.addPass(createMPAutocastPass(autocast));
@@ -46,14 +52,7 @@ void mp::buildAMPTrainingPipeline(OpPassManager &pm,
     return buildAMPPipeline(pm, o);
   bool bf16 = o.target == "bf16";
   // 1. Decide @forward, so that 2. the backward ops inherit its decisions.
-  MPAutocastPassOptions autocast;
-  autocast.target = o.target;
-  autocast.policyFile = o.policy;
-  autocast.edits.assign(o.edits.begin(), o.edits.end());
-  autocast.nodeRules.assign(o.nodes.begin(), o.nodes.end());
-  autocast.pins.assign(o.pins.begin(), o.pins.end());
-  autocast.largeReduction = o.largeReduction;
-  autocast.lossName = o.loss;
+  MPAutocastPassOptions autocast = autocastOptions(o);
   pm.addPass(createMPAutocastPass(autocast));
   MPBuildTrainingPassOptions training;
   training.lossName = o.loss;
