@@ -557,7 +557,8 @@ def export(args):
               file=sys.stderr)
 
 
-def main(argv=None):
+def parse_args(argv=None):
+    """The command line as a namespace (build() takes it)."""
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     common = argparse.ArgumentParser(add_help=False)
@@ -614,7 +615,11 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.batch is None:
         args.batch = {"mlp": 8, "cnn": 4, "gpt": 2}[args.model]
-    export(args)
+    return args
+
+
+def main(argv=None):
+    export(parse_args(argv))
 
 
 if __name__ == "__main__":

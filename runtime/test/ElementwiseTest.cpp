@@ -356,5 +356,71 @@ TEST_P(Conformance, CastAcrossTypes) {
   EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM);
 }
 
+TEST_P(Conformance, FusedElementwiseMatchesOpByOp) {
+  // cast(x) + y -> gelu(tanh) -> 3 - prev (bf16 step) -> leaky_relu -> f16:
+  // the fused chain must equal running each kernel on its own, bit for bit,
+  // broadcasting y [3] and the scalar against x [2, 3].
+  auto x = HostTensor::of(DType::F16, {2, 3}, {-2.5, -0.7, 0, 0.33, 1.9, 4});
+  auto y = HostTensor::f32({3}, {0.125, -1.3, 2.7});
+  auto three = HostTensor::f32({}, {3});
+  auto step = [&](const char *k, std::vector<HostTensor> in, DType dt,
+                  std::vector<Attribute> attrs = {}) {
+    auto r = run(k, std::move(in), {{dt, {2, 3}}}, std::move(attrs));
+    EXPECT_EQ(r.status, MP_OK) << k << ": " << r.error;
+    return r.results.at(0);
+  };
+  HostTensor t = step("cast", {x}, DType::F32);
+  t = step("add", {t, y}, DType::F32);
+  t = step("gelu", {t}, DType::F32, {aS("approximate", "tanh")});
+  t = step("cast", {t}, DType::BF16);
+  t = step("sub", {HostTensor::of(DType::BF16, {}, {3}), t}, DType::BF16);
+  t = step("leaky_relu", {t}, DType::BF16, {aF("alpha", 0.25)});
+  t = step("cast", {t}, DType::F16);
+
+  std::vector<Attribute> attrs = {
+      aS("ops", "cast,add,gelu,cast,sub,leaky_relu,cast"),
+      aInts("args", {0, -2, -1, 1, -1, -2, -1, -2, 2, -1, -1, -2, -1, -2}),
+      Attribute::ofFloats("alphas", {0, 0, 1, 0, 0, 0.25, 0}),
+      aS("types", "f32,f32,f32,bf16,bf16,bf16,f16")};
+  auto r = run("fused_elementwise", {x, y, three}, {{DType::F16, {2, 3}}},
+               attrs);
+  ASSERT_RUN_OK(r);
+  expectEq(r.results[0].values(), t.values());
+
+  // Broadcast operands across block boundaries: [3, 700] * [3, 1] + [700].
+  std::vector<double> big, col = {0.5, -1.25, 2}, row;
+  for (int i = 0; i < 3 * 700; ++i)
+    big.push_back(std::sin(0.37 * i));
+  for (int i = 0; i < 700; ++i)
+    row.push_back(std::cos(0.11 * i));
+  auto b = HostTensor::f32({3, 700}, big), cl = HostTensor::f32({3, 1}, col),
+       rw = HostTensor::f32({700}, row);
+  auto m = run("mul", {b, cl}, {{DType::F32, {3, 700}}});
+  ASSERT_RUN_OK(m);
+  auto want = run("add", {m.results[0], rw}, {{DType::F32, {3, 700}}});
+  ASSERT_RUN_OK(want);
+  r = run("fused_elementwise", {b, cl, rw}, {{DType::F32, {3, 700}}},
+          {aS("ops", "mul,add"), aInts("args", {0, 1, -1, 2}),
+           aS("types", "f32,f32")});
+  ASSERT_RUN_OK(r);
+  expectEq(r.results[0].values(), want.results[0].values());
+
+  // Malformed chains fail at load: a step reading a later operand, a first
+  // step reading "the previous step", mismatched lists, unknown ops.
+  auto bad = [&](std::vector<int64_t> args, const char *ops,
+                 const char *types) {
+    return run("fused_elementwise", {x, y},
+               {{DType::F16, {2, 3}}},
+               {aS("ops", ops), aInts("args", std::move(args)),
+                aS("types", types)})
+        .status;
+  };
+  EXPECT_EQ(bad({0, 5}, "add", "f16"), MP_ERROR_INVALID_PROGRAM);
+  EXPECT_EQ(bad({-1, -2}, "neg", "f16"), MP_ERROR_INVALID_PROGRAM);
+  EXPECT_EQ(bad({0, -2}, "neg,neg", "f16"), MP_ERROR_INVALID_PROGRAM);
+  EXPECT_NE(bad({0, 1}, "pow", "f16"), MP_OK);
+  EXPECT_EQ(bad({0, 1}, "add", "f32"), MP_ERROR_INVALID_PROGRAM);
+}
+
 } // namespace
 } // namespace mp::rt::test

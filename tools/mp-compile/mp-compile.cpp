@@ -64,6 +64,11 @@ static cl::opt<std::string> lossScaling(
 static cl::opt<double> lossScale(
     "loss-scale", cl::desc("Initial (dynamic) or fixed (static) loss scale"),
     cl::init(0), cl::cat(cat));
+static cl::opt<bool> fuseElementwise(
+    "fuse-elementwise",
+    cl::desc("Fuse chains of float elementwise ops into one kernel "
+             "(default true; --fuse-elementwise=false keeps one per op)"),
+    cl::init(true), cl::cat(cat));
 static cl::opt<bool> emitMLIR("emit-mlir",
                               cl::desc("Print the final mp IR instead of "
                                        "writing a program"),
@@ -159,9 +164,12 @@ int main(int argc, char **argv) {
     llvm::errs() << "mp-compile: error: " << err << "\n";
     return 1;
   }
+  mp::RuntimeLoweringOptions loweringOptions;
+  loweringOptions.fuseElementwise = fuseElementwise;
   if (emitMLIR)
     module->print(out->os());
-  else if (failed(mp::lowerToRuntime(*module, out->os(), /*text=*/false)))
+  else if (failed(mp::lowerToRuntime(*module, out->os(), /*text=*/false,
+                                      loweringOptions)))
     return 1;
   out->keep();
   return 0;

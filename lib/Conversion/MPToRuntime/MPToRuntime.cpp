@@ -28,6 +28,7 @@
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/CommandLine.h"
 
 using namespace mlir;
 namespace rt = mp::rt;
@@ -103,7 +104,8 @@ LogicalResult bytesOf(ElementsAttr attr, std::vector<uint8_t> &out) {
 
 class Lowering {
 public:
-  explicit Lowering(rt::Program &p) : program(p) {}
+  Lowering(rt::Program &p, const mp::RuntimeLoweringOptions &options)
+      : program(p), options(options) {}
   LogicalResult lower(func::FuncOp func);
 
 private:
@@ -135,8 +137,15 @@ private:
     return name;
   }
   LogicalResult convertAttrs(Operation *op, rt::Instruction &ins);
+  void findChains(Block &body);
+  LogicalResult emitChain(ArrayRef<Operation *> chain, rt::Function &fn);
+
+  /// Fusion: each op of a chain of length >= 2 -> its chain's index.
+  DenseMap<Operation *, unsigned> chainOf;
+  SmallVector<SmallVector<Operation *>> chains;
 
   rt::Program &program;
+  const mp::RuntimeLoweringOptions &options;
   llvm::StringMap<uint32_t> persistent; // mp.name -> tensor
   llvm::StringMap<bool> usedNames;
   DenseMap<Value, uint32_t> ids;
@@ -192,6 +201,98 @@ LogicalResult Lowering::convertAttrs(Operation *op, rt::Instruction &ins) {
       return op->emitError() << "mp-to-runtime: attribute '" << name
                              << "' has no runtime form";
   }
+  return success();
+}
+
+/// Ops the fused_elementwise kernel evaluates, on f32/f16/bf16 only.
+static bool isFusable(Operation *op) {
+  if (!isa<mp::NegOp, mp::AbsOp, mp::SqrtOp, mp::ReciprocalOp, mp::ExpOp,
+           mp::LogOp, mp::ErfOp, mp::TanhOp, mp::SigmoidOp, mp::ReluOp,
+           mp::LeakyReluOp, mp::GeluOp, mp::AddOp, mp::SubOp, mp::MulOp,
+           mp::DivOp, mp::CastOp>(op))
+    return false;
+  auto ok = [](Type t) {
+    auto rt = dyn_cast<RankedTensorType>(t);
+    Type e = rt ? rt.getElementType() : Type();
+    return rt && rt.hasStaticShape() && (e.isF32() || e.isF16() || e.isBF16());
+  };
+  return llvm::all_of(op->getOperandTypes(), ok) &&
+         llvm::all_of(op->getResultTypes(), ok);
+}
+
+/// Chains: a fusable op whose only user is the next fusable op. Only the
+/// last op's result becomes a tensor; the chain runs as one kernel at the
+/// last op's place (every outside operand is defined before it).
+void Lowering::findChains(Block &body) {
+  chainOf.clear();
+  chains.clear();
+  DenseMap<Operation *, unsigned> tail; // chain tail -> chain index
+  for (Operation &op : body) {
+    if (!options.fuseElementwise || !isFusable(&op))
+      continue;
+    std::optional<unsigned> extend;
+    for (Value v : op.getOperands()) {
+      Operation *def = v.getDefiningOp();
+      auto it = def ? tail.find(def) : tail.end();
+      if (it != tail.end() && def->getResult(0).hasOneUse()) {
+        extend = it->second;
+        tail.erase(it);
+        break;
+      }
+    }
+    unsigned id = extend ? *extend : chains.size();
+    if (!extend)
+      chains.emplace_back();
+    chains[id].push_back(&op);
+    tail[&op] = id;
+  }
+  for (auto [id, chain] : llvm::enumerate(chains))
+    if (chain.size() > 1)
+      for (Operation *op : chain)
+        chainOf[op] = id;
+}
+
+LogicalResult Lowering::emitChain(ArrayRef<Operation *> chain,
+                                  rt::Function &fn) {
+  rt::Instruction ins;
+  ins.kernel = "fused_elementwise";
+  SmallVector<Value> leaves;
+  std::string ops, types;
+  std::vector<int64_t> args;
+  std::vector<double> alphas;
+  for (auto [i, op] : llvm::enumerate(chain)) {
+    Operation *prev = i ? chain[i - 1] : nullptr;
+    ops += (i ? "," : "") + op->getName().stripDialect().str();
+    auto dt = dtypeOf(getElementTypeOrSelf(op->getResult(0)));
+    types += (i ? "," : "") + std::string(rt::dtypeName(*dt));
+    for (Value v : op->getOperands()) {
+      if (prev && v.getDefiningOp() == prev) {
+        args.push_back(-1);
+        continue;
+      }
+      auto it = llvm::find(leaves, v);
+      args.push_back(it - leaves.begin());
+      if (it == leaves.end())
+        leaves.push_back(v);
+    }
+    if (op->getNumOperands() == 1)
+      args.push_back(-2);
+    double alpha = 0;
+    if (auto l = dyn_cast<mp::LeakyReluOp>(op))
+      alpha = l.getAlpha().convertToDouble();
+    if (auto g = dyn_cast<mp::GeluOp>(op))
+      alpha = g.getApproximate() == "tanh";
+    alphas.push_back(alpha);
+  }
+  for (Value v : leaves)
+    ins.operands.push_back(ids.lookup(v));
+  Value result = chain.back()->getResult(0);
+  ins.results.push_back(ids.lookup(result));
+  ins.attrs.push_back(rt::Attribute::ofString("ops", ops));
+  ins.attrs.push_back(rt::Attribute::ofInts("args", args));
+  ins.attrs.push_back(rt::Attribute::ofFloats("alphas", alphas));
+  ins.attrs.push_back(rt::Attribute::ofString("types", types));
+  fn.body.push_back(std::move(ins));
   return success();
 }
 
@@ -255,7 +356,12 @@ LogicalResult Lowering::lower(func::FuncOp func) {
       updates[v] = ids[func.getArgument(u.getInt())];
     }
 
+  findChains(body);
   for (Operation &op : body.without_terminator()) {
+    auto chainIt = chainOf.find(&op);
+    bool inChain = chainIt != chainOf.end();
+    if (inChain && chains[chainIt->second].back() != &op)
+      continue; // Only the chain's last result becomes a tensor.
     if (auto c = dyn_cast<ConstantOp>(op)) {
       auto id = newTensor(c.getResult(),
                           uniqueName(fn.name + ".const" +
@@ -320,6 +426,11 @@ LogicalResult Lowering::lower(func::FuncOp func) {
       }
       ids[r] = id;
       ins.results.push_back(id);
+    }
+    if (inChain) {
+      if (failed(emitChain(chains[chainIt->second], fn)))
+        return failure();
+      continue;
     }
     if (failed(convertAttrs(&op, ins)))
       return failure();
@@ -424,9 +535,10 @@ void printProgram(const rt::Program &p, llvm::raw_ostream &os) {
 
 } // namespace
 
-LogicalResult mp::lowerToRuntime(ModuleOp module, raw_ostream &os, bool text) {
+LogicalResult mp::lowerToRuntime(ModuleOp module, raw_ostream &os, bool text,
+                                 const RuntimeLoweringOptions &options) {
   rt::Program program;
-  Lowering lowering(program);
+  Lowering lowering(program, options);
   bool any = false;
   for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isExternal() || func.isPrivate())
@@ -454,7 +566,20 @@ LogicalResult mp::lowerToRuntime(ModuleOp module, raw_ostream &os, bool text) {
   return success();
 }
 
+/// The translations' options, read from the command line.
+static mp::RuntimeLoweringOptions translateOptions() {
+  static llvm::cl::opt<bool> fuse(
+      "mp-fuse-elementwise",
+      llvm::cl::desc("mp-to-mpb / mp-to-runtime-text: fuse chains of float "
+                     "elementwise ops into one kernel (default true)"),
+      llvm::cl::init(true));
+  mp::RuntimeLoweringOptions options;
+  options.fuseElementwise = fuse;
+  return options;
+}
+
 void mp::registerMPToRuntimeTranslations() {
+  (void)translateOptions(); // Registers the option before parsing.
   auto deps = [](DialectRegistry &registry) {
     registry.insert<MPDialect, func::FuncDialect>();
   };
@@ -464,7 +589,7 @@ void mp::registerMPToRuntimeTranslations() {
         auto module = dyn_cast<ModuleOp>(op);
         if (!module)
           return op->emitError("mp-to-mpb: expected a module");
-        return lowerToRuntime(module, os, /*text=*/false);
+        return lowerToRuntime(module, os, /*text=*/false, translateOptions());
       },
       deps);
   static TranslateFromMLIRRegistration text(
@@ -474,7 +599,7 @@ void mp::registerMPToRuntimeTranslations() {
         auto module = dyn_cast<ModuleOp>(op);
         if (!module)
           return op->emitError("mp-to-runtime-text: expected a module");
-        return lowerToRuntime(module, os, /*text=*/true);
+        return lowerToRuntime(module, os, /*text=*/true, translateOptions());
       },
       deps);
 }

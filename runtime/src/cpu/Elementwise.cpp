@@ -498,6 +498,196 @@ Status castKernel(KernelContext &c) {
 
 } // namespace
 
+//===----------------------------------------------------------------------===//
+// fused_elementwise
+//===----------------------------------------------------------------------===//
+
+static std::vector<std::string> splitList(const std::string &s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string::npos)
+      comma = s.size();
+    out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+/// A chain of float elementwise ops (the compiler's fusion of an op whose
+/// only user is the next op) evaluated per element of the result. Each step
+/// computes in f32 and rounds to its own dtype, exactly as the unfused
+/// kernels do, so the result is bit-identical to running the chain op by op
+/// without its intermediate tensors. Attributes, one entry per step:
+///   ops    "add,relu,cast": unary or binary elementwise kernel names, or cast
+///   args   two per step: >= 0 an operand, -1 the previous step, -2 none
+///   alphas leaky_relu's alpha; gelu: 1 for the tanh approximation
+///   types  "f16,f16,f32": each step's result dtype
+static Status fusedKernel(KernelContext &c) {
+  if (c.numOperands() < 1 || c.numResults() != 1)
+    return c.error("needs operands and one result");
+  std::vector<std::string> ops = splitList(c.str("ops", ""));
+  std::vector<std::string> typeNames = splitList(c.str("types", ""));
+  std::vector<int64_t> args = c.ints("args");
+  size_t n = ops.size();
+  std::vector<double> alphas(n, 0.0);
+  if (c.has("alphas")) {
+    const Attribute *a = c.ins.findAttr("alphas");
+    if (!a || a->kind != Attribute::Kind::F64s || a->floats.size() != n)
+      return c.error("alphas must hold one float per step");
+    c.usedAttrs.insert("alphas");
+    alphas = a->floats;
+  }
+  if (n == 0 || typeNames.size() != n || args.size() != 2 * n)
+    return c.error("ops, types and args (two per step) must describe the "
+                   "same steps");
+  std::vector<DType> types(n);
+  for (size_t i = 0; i < n; ++i)
+    if (!parseDType(typeNames[i], types[i]) ||
+        (types[i] != DType::F32 && types[i] != DType::F16 &&
+         types[i] != DType::BF16))
+      return c.error("step dtype '" + typeNames[i] + "' is not f32/f16/bf16");
+  enum Kind { Unary, Binary, Cast };
+  std::vector<Kind> kinds(n);
+  std::vector<U> unary(n, U::Neg);
+  std::vector<B> binary(n, B::Add);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string &k = ops[i];
+    if (k == "cast") {
+      kinds[i] = Cast;
+    } else if (k == "add" || k == "sub" || k == "mul" || k == "div") {
+      kinds[i] = Binary;
+      binary[i] = binaryCode(k);
+    } else if (k == "neg" || k == "abs" || k == "sqrt" || k == "reciprocal" ||
+               k == "exp" || k == "log" || k == "erf" || k == "tanh" ||
+               k == "sigmoid" || k == "relu" || k == "leaky_relu" ||
+               k == "gelu") {
+      kinds[i] = Unary;
+      unary[i] = unaryOp(k);
+      if (k == "gelu" && alphas[i] != 0)
+        unary[i] = U::GeluTanh;
+    } else {
+      return c.unsupported("op '" + k + "' cannot be fused");
+    }
+    int64_t want = kinds[i] == Binary ? 2 : 1;
+    for (int64_t j = 0; j < 2; ++j) {
+      int64_t a = args[2 * i + j];
+      bool ok = j < want ? (a >= 0 ? a < int64_t(c.numOperands())
+                                   : (a == -1 && i > 0))
+                         : a == -2;
+      if (!ok)
+        return c.error("step " + std::to_string(i) + " has a bad argument");
+    }
+  }
+  TensorView &y = c.out(0);
+  if (y.dtype != types.back())
+    return c.error("the result dtype differs from the last step's");
+  std::vector<const Shape *> shapes;
+  for (size_t i = 0; i < c.numOperands(); ++i) {
+    if (!c.opt(i) || !isFloat(c.in(i).dtype) || c.in(i).dtype == DType::F64)
+      return c.error("operands must be f32/f16/bf16 tensors");
+    shapes.push_back(&c.in(i).shape);
+  }
+  Shape out;
+  if (!broadcastShapes(shapes, out) ||
+      (out != y.shape && !broadcastShapes({&out, &y.shape}, out)) ||
+      out != y.shape)
+    return c.error("operands do not broadcast to the result shape " +
+                   shapeStr(y.shape));
+  if (c.validateOnly)
+    return Status::success();
+
+  // Evaluate block by block: gather each operand's block (broadcast
+  // operands walk their strides), then run every step over the block.
+  constexpr int64_t kBlock = 512;
+  size_t m = c.numOperands();
+  size_t rank = y.shape.size();
+  std::vector<Input<float>> ins;
+  std::vector<std::vector<int64_t>> strides(m);
+  std::vector<int> mode(m); // 0 same shape as y, 1 one element, 2 broadcast
+  std::vector<std::vector<float>> gathered(m);
+  ins.reserve(m);
+  for (size_t i = 0; i < m; ++i) {
+    ins.emplace_back(c.in(i));
+    mode[i] = c.in(i).shape == y.shape ? 0 : c.in(i).numel() == 1 ? 1 : 2;
+    if (mode[i] != 0)
+      gathered[i].resize(kBlock);
+    if (mode[i] == 1)
+      std::fill(gathered[i].begin(), gathered[i].end(), ins[i][0]);
+    if (mode[i] == 2)
+      strides[i] = broadcastStrides(c.in(i).shape, y.shape);
+  }
+  auto round = [](float *v, int64_t len, DType t) {
+    if (t == DType::F16)
+      for (int64_t j = 0; j < len; ++j)
+        v[j] = f16ToF32(f32ToF16(v[j]));
+    if (t == DType::BF16)
+      for (int64_t j = 0; j < len; ++j)
+        v[j] = bf16ToF32(f32ToBF16(v[j]));
+  };
+  Output<float> o(y);
+  int64_t total = y.numel();
+  std::vector<int64_t> idx(rank, 0); // multi-index of the block's start
+  std::vector<float> bufA(kBlock), bufB(kBlock);
+  std::vector<const float *> leaf(m);
+  for (int64_t base = 0; base < total; base += kBlock) {
+    int64_t len = std::min(kBlock, total - base);
+    for (size_t i = 0; i < m; ++i) {
+      if (mode[i] == 0) {
+        leaf[i] = &ins[i][base];
+        continue;
+      }
+      leaf[i] = gathered[i].data();
+      if (mode[i] == 1)
+        continue;
+      std::vector<int64_t> at = idx;
+      for (int64_t j = 0; j < len; ++j) {
+        int64_t off = 0;
+        for (size_t d = 0; d < rank; ++d)
+          off += at[d] * strides[i][d];
+        gathered[i][size_t(j)] = ins[i][off];
+        for (size_t d = rank; d-- > 0;) {
+          if (++at[d] < y.shape[d])
+            break;
+          at[d] = 0;
+        }
+      }
+    }
+    const float *prev = nullptr;
+    float *cur = bufA.data();
+    for (size_t s = 0; s < n; ++s) {
+      auto arg = [&](int64_t a) { return a == -1 ? prev : leaf[size_t(a)]; };
+      const float *a = arg(args[2 * s]);
+      if (kinds[s] == Binary) {
+        const float *b = arg(args[2 * s + 1]);
+        bool divZero = false;
+        for (int64_t j = 0; j < len; ++j)
+          cur[j] = binaryOp<float>(binary[s], a[j], b[j], divZero);
+      } else if (kinds[s] == Unary) {
+        float al = float(alphas[s]);
+        for (int64_t j = 0; j < len; ++j)
+          cur[j] = applyUnary<float>(unary[s], a[j], al);
+      } else {
+        std::copy(a, a + len, cur);
+      }
+      round(cur, len, types[s]);
+      prev = cur;
+      cur = cur == bufA.data() ? bufB.data() : bufA.data();
+    }
+    std::copy(prev, prev + len, &o[base]);
+    // Advance the block's start index by len.
+    for (int64_t left = len, d = int64_t(rank) - 1; left > 0 && d >= 0; --d) {
+      int64_t sz = y.shape[size_t(d)];
+      int64_t v = idx[size_t(d)] + left;
+      idx[size_t(d)] = v % sz;
+      left = v / sz;
+    }
+  }
+  o.commit();
+  return Status::success();
+}
+
 void registerElementwiseKernels(Registry &r) {
   for (const char *k : {"sqrt", "reciprocal", "exp", "log", "erf", "tanh",
                         "sigmoid", "leaky_relu", "gelu"})
@@ -514,6 +704,7 @@ void registerElementwiseKernels(Registry &r) {
   r["where"] = {whereKernel, true};
   r["clip"] = {clipKernel, true};
   r["cast"] = {castKernel, false};
+  r["fused_elementwise"] = {fusedKernel, false};
 }
 
 } // namespace mp::rt::cpu

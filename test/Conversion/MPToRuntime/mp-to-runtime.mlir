@@ -1,4 +1,6 @@
-// RUN: mp-translate --mp-to-runtime-text %s --split-input-file | FileCheck %s
+// RUN: mp-translate --mp-to-runtime-text --mp-fuse-elementwise=false %s --split-input-file | FileCheck %s
+// Elementwise fusion is off here so each op shows as its own instruction;
+// fuse-elementwise.mlir tests the fused form.
 
 // Arguments become named persistent tensors with their roles and initial
 // data; each op one instruction named after its mnemonic with its

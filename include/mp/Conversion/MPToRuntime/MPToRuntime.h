@@ -2,8 +2,9 @@
 //
 // Lowers a module of mp functions to the runtime's program model
 // (runtime/include/mp_rt/program.h): one tensor per SSA value, one
-// instruction per op (kernel = the op's mnemonic), the memory plan, and the
-// initial data of parameters, state and constants. The result is written as
+// instruction per op (kernel = the op's mnemonic) except that chains of
+// float elementwise ops fuse into one `fused_elementwise` instruction, the
+// memory plan, and the initial data of parameters, state and constants. The result is written as
 // an `.mpb` file (docs/ProgramFormat.md) that the runtime loads without MLIR.
 //
 //===----------------------------------------------------------------------===//
@@ -15,12 +16,22 @@
 
 namespace mp {
 
+struct RuntimeLoweringOptions {
+  /// Lower each chain of f32/f16/bf16 elementwise ops (unary math, add, sub,
+  /// mul, div, cast), where every op's only user is the next, to a single
+  /// fused_elementwise instruction: one pass over memory and no
+  /// intermediate tensors, with each step still rounded to its own dtype.
+  bool fuseElementwise = true;
+};
+
 /// Lowers every public function of `module` and serializes the program
 /// (`.mpb`) to `os`; `text` prints a readable dump instead.
 mlir::LogicalResult lowerToRuntime(mlir::ModuleOp module, llvm::raw_ostream &os,
-                                   bool text);
+                                   bool text,
+                                   const RuntimeLoweringOptions &options = {});
 
-/// Registers `--mp-to-mpb` and `--mp-to-runtime-text` with mlir-translate.
+/// Registers `--mp-to-mpb` and `--mp-to-runtime-text` with mlir-translate,
+/// and the `--mp-fuse-elementwise` option they read.
 void registerMPToRuntimeTranslations();
 } // namespace mp
 
