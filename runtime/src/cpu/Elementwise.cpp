@@ -641,15 +641,19 @@ static Status fusedKernel(KernelContext &c) {
       leaf[i] = gathered[i].data();
       if (mode[i] == 1)
         continue;
+      // Walk the operand's offset along with the multi-index.
+      const std::vector<int64_t> &st = strides[i];
       std::vector<int64_t> at = idx;
+      int64_t off = 0;
+      for (size_t d = 0; d < rank; ++d)
+        off += at[d] * st[d];
       for (int64_t j = 0; j < len; ++j) {
-        int64_t off = 0;
-        for (size_t d = 0; d < rank; ++d)
-          off += at[d] * strides[i][d];
         gathered[i][size_t(j)] = ins[i][off];
         for (size_t d = rank; d-- > 0;) {
+          off += st[d];
           if (++at[d] < y.shape[d])
             break;
+          off -= st[d] * y.shape[d];
           at[d] = 0;
         }
       }
