@@ -6,7 +6,8 @@ Run with the project venv (.venv/bin/python: Debian's torch + numpy).
 For each PyTorch model of python/gen_models.py (mlp, cnn, gpt, at sizes a
 little larger than the tests'), exports ONNX, compiles an AdamW training
 step with `mp-compile --amp` twice (--fuse-elementwise=true / false) and
-prints, per model: the instructions of train_step and its transient arena
+prints, per model: the instructions of train_step, how many of them are
+fused (fused_elementwise, or a matmul/gemm epilogue), its transient arena
 (from mp-translate --mp-to-runtime-text), and steps/s over --steps synthetic
 steps of mp-run. For scale, the same line gives PyTorch eager CPU fp32
 (torch.optim.AdamW on the same model, one thread per core like the
@@ -51,7 +52,7 @@ def program_stats(bindir, mlir, fuse):
     body = text.split("func train_step", 1)[1]
     body = body.split("\nfunc ", 1)[0]
     instrs = sum(1 for l in body.splitlines() if l.startswith("  %"))
-    fused = body.count("fused_elementwise(")
+    fused = body.count("fused_elementwise(") + body.count("epilogue_ops=")
     return instrs, fused, arena
 
 

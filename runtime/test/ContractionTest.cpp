@@ -311,5 +311,67 @@ TEST_P(Conformance, ConvRejectsBadGeometry) {
       << r.error;
 }
 
+TEST_P(Conformance, EpilogueEqualsProductThenChain) {
+  // f16 gemm with C and a bias/gelu/cast epilogue, and a batched bf16
+  // matmul with a scale/relu epilogue: each must equal the contraction
+  // stored in its dtype followed by the same chain as fused_elementwise.
+  for (DType dt : {DType::F16, DType::BF16}) {
+    auto x = HostTensor::of(dt, {5, 7}, randomValues(35, 1, -2, 2));
+    auto w = HostTensor::of(dt, {6, 7}, randomValues(42, 2, -2, 2));
+    auto cc = HostTensor::of(dt, {6}, randomValues(6, 3));
+    auto bias = HostTensor::f32({5, 1}, randomValues(5, 4));
+    std::vector<Attribute> gemmAttrs = {aI("transB", 1), aF("alpha", 0.5)};
+    auto prod = run("gemm", {x, w, cc}, {{dt, {5, 6}}}, gemmAttrs);
+    ASSERT_RUN_OK(prod);
+    std::vector<Attribute> chain = {
+        aS("ops", "cast,add,gelu,cast"), aInts("args", {0, -2, -1, 1, -1, -2, -1, -2}),
+        Attribute::ofFloats("alphas", {0, 0, 1, 0}),
+        aS("types", std::string("f32,f32,f32,") + dtypeName(dt))};
+    auto want = run("fused_elementwise", {prod.results[0], bias}, {{dt, {5, 6}}},
+                    chain);
+    ASSERT_RUN_OK(want);
+    std::vector<Attribute> attrs = gemmAttrs;
+    attrs.push_back(aI("epilogue_first", 3));
+    attrs.push_back(aS("epilogue_ops", "cast,add,gelu,cast"));
+    attrs.push_back(aInts("epilogue_args", {-1, -2, -1, 0, -1, -2, -1, -2}));
+    attrs.push_back(Attribute::ofFloats("epilogue_alphas", {0, 0, 1, 0}));
+    attrs.push_back(aS("epilogue_types",
+                       std::string("f32,f32,f32,") + dtypeName(dt)));
+    auto got = run("gemm", {x, w, cc, bias}, {{dt, {5, 6}}}, attrs);
+    ASSERT_RUN_OK(got);
+    expectEq(got.results[0].values(), want.results[0].values(), "gemm");
+
+    auto a = HostTensor::of(dt, {2, 3, 4}, randomValues(24, 5, -2, 2));
+    auto b = HostTensor::of(dt, {4, 3}, randomValues(12, 6, -2, 2));
+    auto s = HostTensor::of(dt, {}, {0.75});
+    prod = run("matmul", {a, b}, {{dt, {2, 3, 3}}});
+    ASSERT_RUN_OK(prod);
+    want = run("fused_elementwise", {prod.results[0], s}, {{DType::F32, {2, 3, 3}}},
+               {aS("ops", "mul,relu,cast"), aInts("args", {0, 1, -1, -2, -1, -2}),
+                aS("types", std::string(dtypeName(dt)) + "," + dtypeName(dt) +
+                                ",f32")});
+    ASSERT_RUN_OK(want);
+    got = run("matmul", {a, b, s}, {{DType::F32, {2, 3, 3}}},
+              {aS("epilogue_ops", "mul,relu,cast"),
+               aInts("epilogue_args", {-1, 0, -1, -2, -1, -2}),
+               aS("epilogue_types", std::string(dtypeName(dt)) + "," +
+                                        dtypeName(dt) + ",f32")});
+    ASSERT_RUN_OK(got);
+    expectEq(got.results[0].values(), want.results[0].values(), "matmul");
+  }
+  // An epilogue must keep the product's shape and name its first operand.
+  auto x = HostTensor::f32({1, 2}, {1, 2});
+  auto y = HostTensor::f32({2, 2}, {1, 2, 3, 4});
+  auto r = run("matmul", {x, y, HostTensor::f32({3, 1}, {1, 2, 3})},
+               {{DType::F32, {3, 2}}},
+               {aS("epilogue_ops", "add"), aInts("epilogue_args", {-1, 0}),
+                aS("epilogue_types", "f32")});
+  EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM) << r.error;
+  r = run("gemm", {x, y, HostTensor::f32({2}, {1, 2})}, {{DType::F32, {1, 2}}},
+          {aI("epilogue_first", 5), aS("epilogue_ops", "relu"),
+           aInts("epilogue_args", {-1, -2}), aS("epilogue_types", "f32")});
+  EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM) << r.error;
+}
+
 } // namespace
 } // namespace mp::rt::test

@@ -8,6 +8,13 @@
 // - `mp.constant` becomes a constant tensor; every other mp op one
 //   instruction whose kernel is the op's mnemonic, with its attributes by
 //   name (`mp.accumulate` becomes `acc`, a cast's `to` the dtype name);
+// - fusion (RuntimeLoweringOptions::fuseElementwise): a chain of float
+//   elementwise ops, each op's only user the next, becomes one
+//   `fused_elementwise` instruction at the chain's last op; a chain that
+//   alone reads a matmul/gemm product of its result's shape (bias add,
+//   activation, cast) becomes that contraction's epilogue instead
+//   (`epilogue_*` attributes). Fused intermediates get no tensor; every
+//   step still rounds to its own dtype, so results do not change;
 // - each other SSA value is a transient tensor, placed in one arena by the
 //   runtime's memory planner (first fit over live ranges);
 // - a result with `mp.updates = i` writes argument i's tensor in place; other
@@ -138,11 +145,18 @@ private:
   }
   LogicalResult convertAttrs(Operation *op, rt::Instruction &ins);
   void findChains(Block &body);
-  LogicalResult emitChain(ArrayRef<Operation *> chain, rt::Function &fn);
+  Operation *epilogueProducer(ArrayRef<Operation *> chain);
+  LogicalResult emitChain(ArrayRef<Operation *> chain, Operation *producer,
+                          rt::Function &fn);
 
-  /// Fusion: each op of a chain of length >= 2 -> its chain's index.
+  /// Fusion: each op of a fused chain -> its chain's index; a chain fuses
+  /// when it has two ops or more, or when it becomes its producer's
+  /// epilogue (producerOf: chain index -> the matmul/gemm it follows;
+  /// epilogueOf the reverse).
   DenseMap<Operation *, unsigned> chainOf;
   SmallVector<SmallVector<Operation *>> chains;
+  DenseMap<unsigned, Operation *> producerOf;
+  DenseMap<Operation *, unsigned> epilogueOf;
 
   rt::Program &program;
   const mp::RuntimeLoweringOptions &options;
@@ -246,22 +260,59 @@ void Lowering::findChains(Block &body) {
     chains[id].push_back(&op);
     tail[&op] = id;
   }
-  for (auto [id, chain] : llvm::enumerate(chains))
-    if (chain.size() > 1)
+  producerOf.clear();
+  epilogueOf.clear();
+  for (auto [id, chain] : llvm::enumerate(chains)) {
+    if (Operation *p = epilogueProducer(chain)) {
+      producerOf[id] = p;
+      epilogueOf[p] = id;
+    }
+    if (chain.size() > 1 || producerOf.count(id))
       for (Operation *op : chain)
         chainOf[op] = id;
+  }
+}
+
+/// The matmul or gemm whose product only `chain` reads, through its first
+/// op, when the product has the chain's result shape: the chain then runs
+/// as that contraction's epilogue.
+Operation *Lowering::epilogueProducer(ArrayRef<Operation *> chain) {
+  for (Value v : chain.front()->getOperands()) {
+    Operation *p = v.getDefiningOp();
+    if (!p || !isa<mp::MatMulOp, mp::GemmOp>(p) || !v.hasOneUse())
+      continue;
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    auto last = dyn_cast<RankedTensorType>(chain.back()->getResult(0).getType());
+    Type e = t ? t.getElementType() : Type();
+    if (t && last && t.hasStaticShape() && t.getShape() == last.getShape() &&
+        (e.isF32() || e.isF16() || e.isBF16()))
+      return p;
+  }
+  return nullptr;
 }
 
 LogicalResult Lowering::emitChain(ArrayRef<Operation *> chain,
-                                  rt::Function &fn) {
+                                  Operation *producer, rt::Function &fn) {
   rt::Instruction ins;
   ins.kernel = "fused_elementwise";
+  std::string prefix;
+  if (producer) {
+    // The contraction itself, with the chain as its epilogue.
+    ins.kernel = producer->getName().stripDialect().str();
+    for (Value v : producer->getOperands())
+      ins.operands.push_back(ids.lookup(v));
+    if (failed(convertAttrs(producer, ins)))
+      return failure();
+    prefix = "epilogue_";
+    ins.attrs.push_back(rt::Attribute::ofInt(
+        "epilogue_first", int64_t(producer->getNumOperands())));
+  }
   SmallVector<Value> leaves;
   std::string ops, types;
   std::vector<int64_t> args;
   std::vector<double> alphas;
   for (auto [i, op] : llvm::enumerate(chain)) {
-    Operation *prev = i ? chain[i - 1] : nullptr;
+    Operation *prev = i ? chain[i - 1] : producer;
     ops += (i ? "," : "") + op->getName().stripDialect().str();
     auto dt = dtypeOf(getElementTypeOrSelf(op->getResult(0)));
     types += (i ? "," : "") + std::string(rt::dtypeName(*dt));
@@ -288,10 +339,10 @@ LogicalResult Lowering::emitChain(ArrayRef<Operation *> chain,
     ins.operands.push_back(ids.lookup(v));
   Value result = chain.back()->getResult(0);
   ins.results.push_back(ids.lookup(result));
-  ins.attrs.push_back(rt::Attribute::ofString("ops", ops));
-  ins.attrs.push_back(rt::Attribute::ofInts("args", args));
-  ins.attrs.push_back(rt::Attribute::ofFloats("alphas", alphas));
-  ins.attrs.push_back(rt::Attribute::ofString("types", types));
+  ins.attrs.push_back(rt::Attribute::ofString(prefix + "ops", ops));
+  ins.attrs.push_back(rt::Attribute::ofInts(prefix + "args", args));
+  ins.attrs.push_back(rt::Attribute::ofFloats(prefix + "alphas", alphas));
+  ins.attrs.push_back(rt::Attribute::ofString(prefix + "types", types));
   fn.body.push_back(std::move(ins));
   return success();
 }
@@ -358,6 +409,8 @@ LogicalResult Lowering::lower(func::FuncOp func) {
 
   findChains(body);
   for (Operation &op : body.without_terminator()) {
+    if (epilogueOf.count(&op))
+      continue; // Emitted with its epilogue at the chain's end.
     auto chainIt = chainOf.find(&op);
     bool inChain = chainIt != chainOf.end();
     if (inChain && chains[chainIt->second].back() != &op)
@@ -428,7 +481,8 @@ LogicalResult Lowering::lower(func::FuncOp func) {
       ins.results.push_back(id);
     }
     if (inChain) {
-      if (failed(emitChain(chains[chainIt->second], fn)))
+      if (failed(emitChain(chains[chainIt->second],
+                           producerOf.lookup(chainIt->second), fn)))
         return failure();
       continue;
     }

@@ -64,14 +64,74 @@ Status floatOnly(KernelContext &c, DType t) {
 }
 
 //===----------------------------------------------------------------------===//
+// Epilogues
+//===----------------------------------------------------------------------===//
+
+/// matmul and gemm may carry an epilogue (the lowering's fusion of the
+/// elementwise chain that consumes their product): attributes
+/// `epilogue_ops/args/alphas/types` over the operands from `epilogue_first`
+/// on, with -1 in step 0 reading the product. The product is rounded to the
+/// operands' dtype first, as the unfused program stores it.
+struct Epilogue {
+  bool on = false;
+  ElementwiseChain chain;
+  std::vector<uint8_t> storage;
+  TensorView product; // what the kernel computes into
+
+  /// `numOwn`: the kernel's own operand count when no epilogue is present
+  /// (gemm: 2 or 3); `dtype`/`shape`: the product's.
+  Status parse(KernelContext &c, size_t &numOwn, DType dtype,
+               const Shape &shape) {
+    on = ElementwiseChain::present(c, "epilogue_");
+    if (!on)
+      return Status::success();
+    int64_t first = c.i64("epilogue_first", int64_t(numOwn));
+    if (first < 2 || first > int64_t(numOwn) ||
+        size_t(first) > c.numOperands())
+      return c.error("epilogue_first must index the first epilogue operand");
+    numOwn = size_t(first);
+    if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
+      return c.unsupported("epilogues need f32/f16/bf16 operands");
+    MP_RT_TRY(chain.parse(c, "epilogue_", numOwn, /*fed=*/true,
+                          c.out(0).shape));
+    if (c.out(0).dtype != chain.resultType())
+      return c.error("the result dtype differs from the epilogue's last "
+                     "step's");
+    if (shape != c.out(0).shape)
+      return c.error("an epilogue needs the product's shape " +
+                     shapeStr(shape) + " to be the result's");
+    product.dtype = dtype;
+    product.shape = shape;
+    return Status::success();
+  }
+  /// Where the kernel writes its product.
+  TensorView &target(KernelContext &c) {
+    if (!on)
+      return c.out(0);
+    storage.assign(product.bytes(), 0);
+    product.data = storage.data();
+    return product;
+  }
+  /// Runs the chain from the product into the result.
+  void finish(KernelContext &c) {
+    if (!on)
+      return;
+    Input<float> fed(product);
+    chain.run(c, fed.p, c.out(0));
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // matmul
 //===----------------------------------------------------------------------===//
 
 Status matmulKernel(KernelContext &c) {
-  MP_RT_TRY(c.arity(2, 2, 1, 1));
-  TensorView &a = c.in(0), &b = c.in(1), &y = c.out(0);
+  bool epi = ElementwiseChain::present(c, "epilogue_");
+  MP_RT_TRY(c.arity(2, epi ? c.numOperands() : 2, 1, 1));
+  TensorView &a = c.in(0), &b = c.in(1);
+  TensorView *yp = &c.out(0);
   Acc acc = c.acc(a.dtype);
-  if (a.dtype != b.dtype || a.dtype != y.dtype)
+  if (a.dtype != b.dtype || (!epi && a.dtype != yp->dtype))
     return c.error("operands and result must have one dtype");
   MP_RT_TRY(floatOnly(c, a.dtype));
   if (a.rank() == 0 || b.rank() == 0)
@@ -95,11 +155,15 @@ Status matmulKernel(KernelContext &c) {
     want.push_back(M);
   if (!bVec)
     want.push_back(N);
-  if (want != y.shape)
-    return c.error("result shape " + shapeStr(y.shape) + " should be " +
+  Epilogue ep;
+  size_t numOwn = 2;
+  MP_RT_TRY(ep.parse(c, numOwn, a.dtype, want));
+  if (want != yp->shape)
+    return c.error("result shape " + shapeStr(yp->shape) + " should be " +
                    shapeStr(want));
   if (c.validateOnly)
     return Status::success();
+  TensorView &y = ep.target(c);
   dispatchCompute(a.dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_floating_point_v<T>) {
@@ -127,6 +191,7 @@ Status matmulKernel(KernelContext &c) {
     }
     return 0;
   });
+  ep.finish(c);
   return Status::success();
 }
 
@@ -135,13 +200,19 @@ Status matmulKernel(KernelContext &c) {
 //===----------------------------------------------------------------------===//
 
 Status gemmKernel(KernelContext &c) {
-  MP_RT_TRY(c.arity(2, 3, 1, 1));
+  bool epi = ElementwiseChain::present(c, "epilogue_");
+  MP_RT_TRY(c.arity(2, epi ? c.numOperands() : 3, 1, 1));
   double alpha = float(c.f64("alpha", 1.0)), beta = float(c.f64("beta", 1.0));
   bool tA = c.i64("transA", 0) != 0, tB = c.i64("transB", 0) != 0;
-  TensorView &a = c.in(0), &b = c.in(1), &y = c.out(0);
-  TensorView *cc = c.opt(2);
+  TensorView &a = c.in(0), &b = c.in(1);
+  TensorView *yp = &c.out(0);
+  size_t numOwn = std::min<size_t>(c.numOperands(), 3);
+  if (epi)
+    numOwn = size_t(std::max<int64_t>(0, c.i64("epilogue_first", 3)));
+  TensorView *cc = numOwn > 2 ? c.opt(2) : nullptr;
   Acc acc = c.acc(a.dtype);
-  if (a.dtype != b.dtype || a.dtype != y.dtype || (cc && cc->dtype != a.dtype))
+  if (a.dtype != b.dtype || (!epi && a.dtype != yp->dtype) ||
+      (cc && cc->dtype != a.dtype))
     return c.error("operands and result must have one dtype");
   MP_RT_TRY(floatOnly(c, a.dtype));
   if (a.rank() != 2 || b.rank() != 2)
@@ -150,18 +221,21 @@ Status gemmKernel(KernelContext &c) {
   int64_t K2 = tB ? b.shape[1] : b.shape[0], N = tB ? b.shape[0] : b.shape[1];
   if (K != K2)
     return c.error("contraction dims differ");
-  if (y.shape != Shape{M, N})
-    return c.error("result shape " + shapeStr(y.shape) + " should be " +
+  Epilogue ep;
+  MP_RT_TRY(ep.parse(c, numOwn, a.dtype, Shape{M, N}));
+  if (yp->shape != Shape{M, N})
+    return c.error("result shape " + shapeStr(yp->shape) + " should be " +
                    shapeStr({M, N}));
   if (cc) {
     Shape out;
-    if (cc->rank() > 2 || !broadcastShapes({&cc->shape, &y.shape}, out) ||
-        out != y.shape)
+    if (cc->rank() > 2 || !broadcastShapes({&cc->shape, &yp->shape}, out) ||
+        out != yp->shape)
       return c.error("C of shape " + shapeStr(cc->shape) +
-                     " does not broadcast to " + shapeStr(y.shape));
+                     " does not broadcast to " + shapeStr(yp->shape));
   }
   if (c.validateOnly)
     return Status::success();
+  TensorView &y = ep.target(c);
   dispatchCompute(a.dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_floating_point_v<T>) {
@@ -201,6 +275,7 @@ Status gemmKernel(KernelContext &c) {
     }
     return 0;
   });
+  ep.finish(c);
   return Status::success();
 }
 

@@ -502,7 +502,8 @@ Status castKernel(KernelContext &c) {
 // fused_elementwise
 //===----------------------------------------------------------------------===//
 
-static std::vector<std::string> splitList(const std::string &s) {
+namespace {
+std::vector<std::string> splitList(const std::string &s) {
   std::vector<std::string> out;
   size_t start = 0;
   while (start <= s.size()) {
@@ -514,109 +515,104 @@ static std::vector<std::string> splitList(const std::string &s) {
   }
   return out;
 }
+} // namespace
 
-/// A chain of float elementwise ops (the compiler's fusion of an op whose
-/// only user is the next op) evaluated per element of the result. Each step
-/// computes in f32 and rounds to its own dtype, exactly as the unfused
-/// kernels do, so the result is bit-identical to running the chain op by op
-/// without its intermediate tensors. Attributes, one entry per step:
-///   ops    "add,relu,cast": unary or binary elementwise kernel names, or cast
-///   args   two per step: >= 0 an operand, -1 the previous step, -2 none
-///   alphas leaky_relu's alpha; gelu: 1 for the tanh approximation
-///   types  "f16,f16,f32": each step's result dtype
-static Status fusedKernel(KernelContext &c) {
-  if (c.numOperands() < 1 || c.numResults() != 1)
-    return c.error("needs operands and one result");
-  std::vector<std::string> ops = splitList(c.str("ops", ""));
-  std::vector<std::string> typeNames = splitList(c.str("types", ""));
-  std::vector<int64_t> args = c.ints("args");
+bool ElementwiseChain::present(KernelContext &c, const std::string &prefix) {
+  return c.has(prefix + "ops");
+}
+
+Status ElementwiseChain::parse(KernelContext &c, const std::string &prefix,
+                               size_t firstOperand, bool fed,
+                               const Shape &shape) {
+  first = firstOperand;
+  numLeaves = c.numOperands() - std::min(first, c.numOperands());
+  std::vector<std::string> ops = splitList(c.str(prefix + "ops", ""));
+  std::vector<std::string> typeNames = splitList(c.str(prefix + "types", ""));
+  args = c.ints(prefix + "args");
   size_t n = ops.size();
-  std::vector<double> alphas(n, 0.0);
-  if (c.has("alphas")) {
-    const Attribute *a = c.ins.findAttr("alphas");
+  std::vector<double> al(n, 0.0);
+  if (c.has(prefix + "alphas")) {
+    const Attribute *a = c.ins.findAttr(prefix + "alphas");
     if (!a || a->kind != Attribute::Kind::F64s || a->floats.size() != n)
-      return c.error("alphas must hold one float per step");
-    c.usedAttrs.insert("alphas");
-    alphas = a->floats;
+      return c.error(prefix + "alphas must hold one float per step");
+    c.usedAttrs.insert(prefix + "alphas");
+    al = a->floats;
   }
   if (n == 0 || typeNames.size() != n || args.size() != 2 * n)
-    return c.error("ops, types and args (two per step) must describe the "
-                   "same steps");
-  std::vector<DType> types(n);
-  for (size_t i = 0; i < n; ++i)
+    return c.error(prefix + "ops, " + prefix + "types and " + prefix +
+                   "args (two per step) must describe the same steps");
+  types.assign(n, DType::F32);
+  kind.assign(n, 0);
+  code.assign(n, 0);
+  alphas.assign(al.begin(), al.end());
+  for (size_t i = 0; i < n; ++i) {
     if (!parseDType(typeNames[i], types[i]) ||
         (types[i] != DType::F32 && types[i] != DType::F16 &&
          types[i] != DType::BF16))
       return c.error("step dtype '" + typeNames[i] + "' is not f32/f16/bf16");
-  enum Kind { Unary, Binary, Cast };
-  std::vector<Kind> kinds(n);
-  std::vector<U> unary(n, U::Neg);
-  std::vector<B> binary(n, B::Add);
-  for (size_t i = 0; i < n; ++i) {
     const std::string &k = ops[i];
     if (k == "cast") {
-      kinds[i] = Cast;
+      kind[i] = 2;
     } else if (k == "add" || k == "sub" || k == "mul" || k == "div") {
-      kinds[i] = Binary;
-      binary[i] = binaryCode(k);
+      kind[i] = 1;
+      code[i] = int(binaryCode(k));
     } else if (k == "neg" || k == "abs" || k == "sqrt" || k == "reciprocal" ||
                k == "exp" || k == "log" || k == "erf" || k == "tanh" ||
                k == "sigmoid" || k == "relu" || k == "leaky_relu" ||
                k == "gelu") {
-      kinds[i] = Unary;
-      unary[i] = unaryOp(k);
+      U u = unaryOp(k);
       if (k == "gelu" && alphas[i] != 0)
-        unary[i] = U::GeluTanh;
+        u = U::GeluTanh;
+      code[i] = int(u);
     } else {
       return c.unsupported("op '" + k + "' cannot be fused");
     }
-    int64_t want = kinds[i] == Binary ? 2 : 1;
+    int64_t want = kind[i] == 1 ? 2 : 1;
     for (int64_t j = 0; j < 2; ++j) {
       int64_t a = args[2 * i + j];
-      bool ok = j < want ? (a >= 0 ? a < int64_t(c.numOperands())
-                                   : (a == -1 && i > 0))
+      bool ok = j < want ? (a >= 0 ? a < int64_t(numLeaves)
+                                   : (a == -1 && (i > 0 || fed)))
                          : a == -2;
       if (!ok)
         return c.error("step " + std::to_string(i) + " has a bad argument");
     }
   }
-  TensorView &y = c.out(0);
-  if (y.dtype != types.back())
-    return c.error("the result dtype differs from the last step's");
-  std::vector<const Shape *> shapes;
-  for (size_t i = 0; i < c.numOperands(); ++i) {
-    if (!c.opt(i) || !isFloat(c.in(i).dtype) || c.in(i).dtype == DType::F64)
-      return c.error("operands must be f32/f16/bf16 tensors");
-    shapes.push_back(&c.in(i).shape);
+  std::vector<const Shape *> shapes = {&shape};
+  for (size_t i = 0; i < numLeaves; ++i) {
+    TensorView *t = c.opt(first + i);
+    if (!t || !isFloat(t->dtype) || t->dtype == DType::F64)
+      return c.error("chain operands must be f32/f16/bf16 tensors");
+    shapes.push_back(&t->shape);
   }
   Shape out;
-  if (!broadcastShapes(shapes, out) ||
-      (out != y.shape && !broadcastShapes({&out, &y.shape}, out)) ||
-      out != y.shape)
-    return c.error("operands do not broadcast to the result shape " +
-                   shapeStr(y.shape));
-  if (c.validateOnly)
-    return Status::success();
+  if (!broadcastShapes(shapes, out) || out != shape)
+    return c.error("chain operands do not broadcast to the result shape " +
+                   shapeStr(shape));
+  return Status::success();
+}
 
-  // Evaluate block by block: gather each operand's block (broadcast
-  // operands walk their strides), then run every step over the block.
+void ElementwiseChain::run(KernelContext &c, const float *fed,
+                           TensorView &y) const {
+  // Block by block: gather each operand's block (broadcast operands walk
+  // their strides), then run every step over the block, rounding each
+  // step to its dtype exactly as the step's own kernel does.
   constexpr int64_t kBlock = 512;
-  size_t m = c.numOperands();
-  size_t rank = y.shape.size();
+  size_t m = numLeaves, n = kind.size(), rank = y.shape.size();
   std::vector<Input<float>> ins;
   std::vector<std::vector<int64_t>> strides(m);
   std::vector<int> mode(m); // 0 same shape as y, 1 one element, 2 broadcast
   std::vector<std::vector<float>> gathered(m);
   ins.reserve(m);
   for (size_t i = 0; i < m; ++i) {
-    ins.emplace_back(c.in(i));
-    mode[i] = c.in(i).shape == y.shape ? 0 : c.in(i).numel() == 1 ? 1 : 2;
+    const TensorView &t = c.in(first + i);
+    ins.emplace_back(t);
+    mode[i] = t.shape == y.shape ? 0 : t.numel() == 1 ? 1 : 2;
     if (mode[i] != 0)
       gathered[i].resize(kBlock);
     if (mode[i] == 1)
       std::fill(gathered[i].begin(), gathered[i].end(), ins[i][0]);
     if (mode[i] == 2)
-      strides[i] = broadcastStrides(c.in(i).shape, y.shape);
+      strides[i] = broadcastStrides(t.shape, y.shape);
   }
   auto round = [](float *v, int64_t len, DType t) {
     if (t == DType::F16)
@@ -658,20 +654,22 @@ static Status fusedKernel(KernelContext &c) {
         }
       }
     }
-    const float *prev = nullptr;
+    const float *prev = fed ? fed + base : nullptr;
     float *cur = bufA.data();
     for (size_t s = 0; s < n; ++s) {
       auto arg = [&](int64_t a) { return a == -1 ? prev : leaf[size_t(a)]; };
       const float *a = arg(args[2 * s]);
-      if (kinds[s] == Binary) {
+      if (kind[s] == 1) {
         const float *b = arg(args[2 * s + 1]);
         bool divZero = false;
+        B k = B(code[s]);
         for (int64_t j = 0; j < len; ++j)
-          cur[j] = binaryOp<float>(binary[s], a[j], b[j], divZero);
-      } else if (kinds[s] == Unary) {
-        float al = float(alphas[s]);
+          cur[j] = binaryOp<float>(k, a[j], b[j], divZero);
+      } else if (kind[s] == 0) {
+        U k = U(code[s]);
+        float al = alphas[s];
         for (int64_t j = 0; j < len; ++j)
-          cur[j] = applyUnary<float>(unary[s], a[j], al);
+          cur[j] = applyUnary<float>(k, a[j], al);
       } else {
         std::copy(a, a + len, cur);
       }
@@ -689,8 +687,27 @@ static Status fusedKernel(KernelContext &c) {
     }
   }
   o.commit();
+}
+
+namespace {
+
+/// A chain of float elementwise ops (the compiler's fusion of an op whose
+/// only user is the next op) evaluated per element of the result; see
+/// ElementwiseChain. The result equals running the steps one by one.
+Status fusedKernel(KernelContext &c) {
+  if (c.numOperands() < 1 || c.numResults() != 1)
+    return c.error("needs operands and one result");
+  TensorView &y = c.out(0);
+  ElementwiseChain chain;
+  MP_RT_TRY(chain.parse(c, "", 0, /*fed=*/false, y.shape));
+  if (y.dtype != chain.resultType())
+    return c.error("the result dtype differs from the last step's");
+  if (!c.validateOnly)
+    chain.run(c, nullptr, y);
   return Status::success();
 }
+
+} // namespace
 
 void registerElementwiseKernels(Registry &r) {
   for (const char *k : {"sqrt", "reciprocal", "exp", "log", "erf", "tanh",

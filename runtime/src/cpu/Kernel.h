@@ -106,6 +106,31 @@ struct KernelInfo {
 using Registry = std::unordered_map<std::string, KernelInfo>;
 const Registry &registry();
 
+/// A chain of float elementwise steps evaluated per element of a result:
+/// the fused_elementwise kernel, and the epilogue that matmul and gemm apply
+/// to their product. Attributes `<prefix>ops`, `<prefix>args`,
+/// `<prefix>alphas`, `<prefix>types` (docs/ProgramFormat.md); operand index
+/// i of `args` names operand `first + i` of the instruction.
+struct ElementwiseChain {
+  std::vector<int> kind, code; // per step: unary/binary/cast and its op
+  std::vector<int64_t> args;   // two per step
+  std::vector<float> alphas;
+  std::vector<DType> types;
+  size_t first = 0, numLeaves = 0;
+
+  /// True when the instruction carries `<prefix>ops`.
+  static bool present(KernelContext &c, const std::string &prefix);
+  /// Parses and checks the chain over operands [first, numOperands) whose
+  /// shapes must broadcast to `shape`; with `fed`, step 0 may read -1: the
+  /// value run() is given.
+  Status parse(KernelContext &c, const std::string &prefix, size_t first,
+               bool fed, const Shape &shape);
+  DType resultType() const { return types.back(); }
+  /// y[e] = chain(fed[e], operands) for every element of y (whose shape is
+  /// parse()'s); `fed` may be null when the chain does not read it.
+  void run(KernelContext &c, const float *fed, TensorView &y) const;
+};
+
 void registerElementwiseKernels(Registry &r);
 void registerContractionKernels(Registry &r);
 void registerNormKernels(Registry &r);
