@@ -527,7 +527,7 @@ def export(args):
     restore_initial_state(onnx_model, initial_state)
     onnx_model.producer_name = "pytorch+mp-gen_models"
     onnx_model.graph.name = "main_graph"
-    if args.dynamic_batch:
+    if args.dynamic_batch and not args.keep_dynamic:
         pin_batch(onnx_model, args.batch)
     onnx_model = upgrade(onnx_model, args.opset, args.split_form)
 
@@ -580,6 +580,9 @@ def parse_args(argv=None):
     common.add_argument("--dynamic-batch", action="store_true",
                         help="export with a symbolic batch axis (Shape/Gather"
                         " chains in the graph), then pin it to --batch")
+    common.add_argument("--keep-dynamic", action="store_true",
+                        help="with --dynamic-batch: leave the batch axis "
+                        "symbolic (dim_param \"batch\") in the file")
     common.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="model", required=True)
 

@@ -18,6 +18,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
@@ -56,6 +57,16 @@ static cl::opt<std::string> trainOptions(
     "train-options",
     cl::desc("Extra mp-build-training options, e.g. \"lr=0.01 wd=0.01\""),
     cl::cat(cat));
+static cl::opt<double> lr("lr",
+                          cl::desc("Learning rate (same as --train-options "
+                                   "lr=...; default 0.01 for sgd/momentum, "
+                                   "0.001 for adam/adamw)"),
+                          cl::init(0), cl::cat(cat));
+static cl::opt<int64_t> batch(
+    "batch",
+    cl::desc("Pin the symbolic leading dim of the model's inputs (a "
+             "dynamic batch axis) to N; programs have static shapes"),
+    cl::init(0), cl::cat(cat));
 static cl::opt<std::string> lossScaling(
     "loss-scaling",
     cl::desc("Loss scaling when training with --amp: dynamic, static or "
@@ -104,6 +115,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   MLIRContext ctx(registry);
+  // Errors carry the ONNX node name; printing the whole function after
+  // them would bury the message.
+  ctx.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
   std::string err;
@@ -117,6 +131,12 @@ int main(int argc, char **argv) {
   if (opts.externalDataDir.empty())
     opts.externalDataDir = ".";
   opts.sourceName = input;
+  if (batch < 0) {
+    llvm::errs() << "mp-compile: error: --batch must be positive\n";
+    return 1;
+  }
+  if (batch > 0)
+    opts.batch = batch;
   auto module = mp::importONNX(file->getBuffer(),
                                mp::looksLikeONNXText(input, file->getBuffer()),
                                &ctx, opts);
@@ -124,6 +144,9 @@ int main(int argc, char **argv) {
     return 1;
 
   PassManager pm(&ctx);
+  std::string train = trainOptions;
+  if (lr > 0)
+    train += " lr=" + llvm::formatv("{0:e}", double(lr)).str();
   std::string common;
   if (!loss.empty())
     common += " loss=" + loss;
@@ -140,8 +163,8 @@ int main(int argc, char **argv) {
       o += " dot=" + dot;
     if (!optimizer.empty()) {
       o += " optimizer=" + optimizer;
-      if (!trainOptions.empty())
-        o += " " + trainOptions;
+      if (!train.empty())
+        o += " " + train;
       if (!lossScaling.empty())
         o += " loss-scaling=" + lossScaling;
       if (lossScale > 0)
@@ -151,8 +174,8 @@ int main(int argc, char **argv) {
       return 1;
   } else if (!optimizer.empty()) {
     std::string o = "optimizer=" + optimizer + common;
-    if (!trainOptions.empty())
-      o += " " + trainOptions;
+    if (!train.empty())
+      o += " " + train;
     if (failed(addPipeline(pm, "mp-build-training{" + o + "}")))
       return 1;
   }

@@ -41,6 +41,10 @@ Runs a program compiled by mp-compile (or mp-translate --mp-to-mpb).
                           ~ N(0,1), integers in [0, --int-high))
   --int-high N            upper bound for synthetic integers (default 10)
   --seed N                seed for synthetic data (default 0)
+  --batch N               check that the program's batch (its inputs'
+                          leading dim) is N; programs have static shapes, so
+                          a model with a dynamic batch axis is compiled for a
+                          batch with mp-compile --batch N
   --every K               print the loss every K steps (default: 10 lines);
                           a progress bar shows on a terminal
 After the steps it prints steps/s, samples/s and the process's peak resident
@@ -67,7 +71,7 @@ Exit status: 0 on success, 1 on any error (the message names the tensor).
 
 struct Options {
   std::string program, device = "cpu", function;
-  long steps = 1, every = 0, intHigh = 10;
+  long steps = 1, every = 0, intHigh = 10, batch = 0;
   unsigned seed = 0;
   bool synthetic = false, print = false, list = false, eval = false;
   std::string logits, labels, evalFile;
@@ -117,6 +121,10 @@ Options parseArgs(int argc, char **argv) {
       if (!parseLong(value(), n) || n < 1)
         die("--int-high needs a positive integer");
       o.intHigh = n;
+    } else if (a == "--batch") {
+      if (!parseLong(value(), n) || n < 1)
+        die("--batch needs a positive integer");
+      o.batch = n;
     } else if (a == "--seed") {
       if (!parseLong(value(), n) || n < 0)
         die("--seed needs a non-negative integer");
@@ -329,6 +337,17 @@ int main(int argc, char **argv) {
       die(err);
     files[name] = std::move(a);
   }
+  // Shapes are static: a program runs at the batch it was compiled for.
+  if (o.batch > 0)
+    for (auto &t : tensors)
+      if ((t.role == MP_ROLE_INPUT || t.role == MP_ROLE_LABEL) && t.rank > 0 &&
+          t.shape[0] != o.batch)
+        die("--batch " + std::to_string(o.batch) + ": the program was "
+            "compiled for batch " + std::to_string(t.shape[0]) + " (input '" +
+            t.name + "' is " +
+            shapeStr(mp_dtype_name(t.dtype), t.shape, t.rank) +
+            "); recompile with mp-compile --batch " + std::to_string(o.batch) +
+            " (the model needs a dynamic batch axis)");
   std::vector<Feed> feeds;
   std::mt19937_64 rng(o.seed);
   for (auto &t : tensors) {

@@ -123,7 +123,7 @@ private:
       return where->emitError()
              << "mp-to-runtime: value of type " << v.getType()
              << " has no static shape; the runtime needs static shapes "
-                "(export the model with a fixed batch size)",
+                "(mp-compile --batch N pins a dynamic batch axis)",
              failure();
     auto dt = dtypeOf(t.getElementType());
     if (failed(dt))

@@ -282,6 +282,8 @@ private:
   ModuleOp module;
   Scope *scope = nullptr;
   llvm::StringMap<const onnx::FunctionProto *> functions;
+  /// Symbolic dims given a value (ImportOptions::batch): dim_param -> value.
+  llvm::StringMap<int64_t> pinnedDims;
   int64_t unnamed = 0;
 };
 
@@ -911,7 +913,11 @@ FailureOr<Type> Importer::convertValueType(const onnx::ValueInfoProto &vi) {
       emitError(loc) << "graph value '" << vi.name() << "' has a negative dim";
       return failure();
     }
-    dims.push_back(d.has_dim_value() ? d.dim_value() : ShapedType::kDynamic);
+    auto pinned = d.has_dim_param() ? pinnedDims.find(d.dim_param())
+                                    : pinnedDims.end();
+    dims.push_back(d.has_dim_value()          ? d.dim_value()
+                   : pinned != pinnedDims.end() ? pinned->second
+                                                : ShapedType::kDynamic);
   }
   return Type(RankedTensorType::get(dims, elt));
 }
@@ -1255,6 +1261,24 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   }
   for (const auto &fn : model.functions())
     functions[fn.domain() + "::" + fn.name()] = &fn;
+  if (opts.batch > 0) {
+    // The leading symbolic dim of each real input is the batch axis.
+    llvm::StringSet<> inits;
+    for (const auto &t : model.graph().initializer())
+      inits.insert(t.name());
+    for (const auto &vi : model.graph().input()) {
+      const auto &shape = vi.type().tensor_type().shape();
+      if (!inits.contains(vi.name()) && shape.dim_size() > 0 &&
+          !shape.dim(0).has_dim_value() && shape.dim(0).has_dim_param())
+        pinnedDims[shape.dim(0).dim_param()] = opts.batch;
+    }
+    if (pinnedDims.empty()) {
+      emitError(loc) << "batch " << opts.batch
+                     << " requested, but no graph input has a symbolic "
+                        "leading dim (export with a dynamic batch axis)";
+      return nullptr;
+    }
+  }
 
   module = ModuleOp::create(loc);
   OwningOpRef<ModuleOp> owned(module);
@@ -1330,6 +1354,11 @@ struct ImportCLOptions {
       llvm::cl::desc("Constants with more elements become dense_resource "
                      "blobs"),
       llvm::cl::init(16)};
+  llvm::cl::opt<int64_t> batch{
+      "onnx-batch",
+      llvm::cl::desc("Give the symbolic leading dim of the graph inputs (a "
+                     "dynamic batch axis) this value"),
+      llvm::cl::init(0)};
 };
 llvm::ManagedStatic<ImportCLOptions> clOptions;
 } // namespace
@@ -1344,6 +1373,7 @@ ImportOptions mp::getImportOptionsFromCL() {
   o.paramRegex = clOptions->params;
   o.constRegex = clOptions->consts;
   o.resourceThreshold = clOptions->resourceThreshold;
+  o.batch = clOptions->batch;
   return o;
 }
 

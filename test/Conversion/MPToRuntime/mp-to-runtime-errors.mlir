@@ -1,6 +1,6 @@
 // RUN: mp-translate --mp-to-runtime-text %s --split-input-file --verify-diagnostics
 
-// expected-error @+1 {{mp-to-runtime: value of type 'tensor<?x4xf32>' has no static shape; the runtime needs static shapes (export the model with a fixed batch size)}}
+// expected-error @+1 {{mp-to-runtime: value of type 'tensor<?x4xf32>' has no static shape; the runtime needs static shapes (mp-compile --batch N pins a dynamic batch axis)}}
 func.func @dynamic(%x: tensor<?x4xf32> {mp.name = "x", mp.role = "input"}) -> tensor<?x4xf32> {
   %0 = mp.relu %x : (tensor<?x4xf32>) -> tensor<?x4xf32>
   return %0 : tensor<?x4xf32>

@@ -34,6 +34,10 @@ struct ImportOptions {
   std::string externalDataDir;
   /// The model's file name, for error locations ("model.onnx:0:0: error").
   std::string sourceName;
+  /// When > 0: the symbolic leading dim of every graph input (a dynamic
+  /// batch axis, e.g. dim_param "batch") takes this value, everywhere that
+  /// dim_param appears.
+  int64_t batch = 0;
 };
 
 /// Imports `buffer` (binary ModelProto, or ONNX textual syntax when
