@@ -6,14 +6,17 @@ Interpreter: the project venv (`.venv/bin/python`: Debian's torch 1.13).
 For each model of python/gen_models.py this compiles the ONNX training model
 with `mp-compile --optimizer sgd` (f32, or AMP with --amp), runs one step
 with `mp-run` on the exporter's batch, and compares every parameter's update
-(new - old) with PyTorch's float64 update from the same initial weights:
+(new - old) with PyTorch's update from the same initial weights (float32,
+float64, or PyTorch's own bf16 AMP with --reference):
 error = max|update_mp - update_torch| / max over all parameters of
-|update_torch|. It also injects an overflow (an infinite input) into the
+|update_torch| (the norm-wise ||update_mp - update_torch|| / ||update_torch||
+over all parameters is printed too). It also injects an overflow (an infinite input) into the
 AMP f16 program and checks the step is skipped: parameters and optimizer
 state bit-identical, the loss scale halved.
 
 usage: check_runtime_step.py BIN_DIR OUTDIR [--models mlp,cnn,gpt]
-       [--amp off|f16|bf16] [--tol 1e-5] [--overflow]
+       [--amp off|f16|bf16] [--reference fp32|fp64|autocast] [--tol 1e-5]
+       [--overflow]
 """
 import argparse
 import os
@@ -49,12 +52,17 @@ def main():
     ap.add_argument("--models", default="mlp,cnn,gpt")
     ap.add_argument("--amp", default="off")
     ap.add_argument("--tol", type=float, default=1e-5)
-    ap.add_argument("--reference", default="fp32", choices=["fp32", "fp64"],
+    ap.add_argument("--reference", default="fp32",
+                    choices=["fp32", "fp64", "autocast"],
                     help="PyTorch's precision (fp32: what an f32 program "
-                         "should reproduce)")
+                         "should reproduce; autocast: PyTorch's own AMP, "
+                         "torch.autocast('cpu', bfloat16), for --amp bf16)")
     ap.add_argument("--overflow", action="store_true",
                     help="also check that an overflowing step is skipped")
     a = ap.parse_args()
+    if a.reference == "autocast" and a.amp != "bf16":
+        ap.error("--reference autocast needs --amp bf16 (PyTorch's CPU "
+                 "autocast is bfloat16 only)")
     os.makedirs(a.out, exist_ok=True)
     compile_ = os.path.join(a.bin, "mp-compile")
     mprun = os.path.join(a.bin, "mp-run")
@@ -78,19 +86,23 @@ def main():
         p0, p1 = np.load(before), np.load(after)
 
         # PyTorch from the same initial weights.
-        dt = torch.float32 if a.reference == "fp32" else torch.float64
+        dt = torch.float64 if a.reference == "fp64" else torch.float32
         m = model.to(dt)
         m.train()
         opt = torch.optim.SGD(m.parameters(), lr=LR)
         x = [t.to(dt) if t.is_floating_point() else t for t in inputs]
         old = {n: p.detach().clone() for n, p in m.named_parameters()}
         opt.zero_grad()
-        loss, _ = m(*x)
+        with torch.autocast("cpu", dtype=torch.bfloat16,
+                            enabled=a.reference == "autocast"):
+            loss, _ = m(*x)
         loss.backward()
         opt.step()
-        ref = {n: (p.detach() - old[n]).numpy() for n, p in m.named_parameters()}
+        ref = {n: (p.detach() - old[n]).double().numpy()
+               for n, p in m.named_parameters()}
         scale = max(float(np.abs(d).max()) for d in ref.values())
         worst, wname = 0.0, ""
+        diff2 = ref2 = 0.0
         for n, d in ref.items():
             if n not in p0.files:
                 print("%s: parameter %s missing from the program" % (name, n))
@@ -98,13 +110,17 @@ def main():
                 continue
             mine = p1[n].astype(np.float64) - p0[n].astype(np.float64)
             e = float(np.abs(mine - d).max()) / scale
+            diff2 += float(((mine - d) ** 2).sum())
+            ref2 += float((d ** 2).sum())
             if e > worst:
                 worst, wname = e, n
         ok = worst <= a.tol
         failed |= not ok
         print("%s (%s): one SGD step, %d parameters, max update error %.2e "
-              "(%s)%s" % (name, "f32" if a.amp == "off" else "AMP " + a.amp,
-                           len(ref), worst, wname, "" if ok else " > %g" % a.tol))
+              "(%s)%s, norm-wise %.2e" % (
+                  name, "f32" if a.amp == "off" else "AMP " + a.amp, len(ref),
+                  worst, wname, "" if ok else " > %g" % a.tol,
+                  (diff2 / ref2) ** 0.5 if ref2 > 0 else 0.0))
 
         if a.overflow:
             # An infinite input makes every gradient inf/NaN: the step must
