@@ -11,8 +11,8 @@ float64, or PyTorch's own bf16 AMP with --reference):
 error = max|update_mp - update_torch| / max over all parameters of
 |update_torch| (the norm-wise ||update_mp - update_torch|| / ||update_torch||
 over all parameters is printed too). It also injects an overflow (an infinite input) into the
-AMP f16 program and checks the step is skipped: parameters and optimizer
-state bit-identical, the loss scale halved.
+AMP AdamW program and checks the step is skipped: parameters and optimizer
+state (moments, step count) bit-identical, the loss scale halved.
 
 usage: check_runtime_step.py BIN_DIR OUTDIR [--models mlp,cnn,gpt]
        [--amp off|f16|bf16] [--reference fp32|fp64|autocast] [--tol 1e-5]
@@ -134,18 +134,28 @@ def main():
             bad[first].flat[0] = np.inf
             badnpz = os.path.join(work, "overflow.npz")
             save_npz(badnpz, bad)
-            skipped = os.path.join(work, "skipped.npz")
-            out = run([mprun, mpb, "--inputs", badnpz, "--steps", "1",
-                       "--every", "1", "--save-params", skipped])
-            p2 = np.load(skipped)
-            same = all(np.array_equal(p0[k].view(np.uint8), p2[k].view(np.uint8))
-                       for k in p0.files)
-            scale_m = re.search(r"loss-scale ([0-9.e+]+)", out)
-            halved = scale_m and float(scale_m.group(1)) == 32768.0
+            # AdamW, so that there is optimizer state (moments, step) too.
+            adam = os.path.join(work, "adamw.mpb")
+            run([compile_, onnx_path, "--optimizer", "adamw", "--amp", a.amp,
+                 "-o", adam])
+            s0, s1 = (os.path.join(work, f) for f in ("s0.npz", "s1.npz"))
+            run([mprun, adam, "--inputs", batch, "--steps", "0",
+                 "--save-state", s0])
+            out = run([mprun, adam, "--inputs", badnpz, "--steps", "1",
+                       "--every", "1", "--save-state", s1])
+            st0, st1 = np.load(s0), np.load(s1)
+            scaler = {"loss_scale", "loss_scale.new", "growth_tracker",
+                      "growth_tracker.new"}
+            kept = [k for k in st0.files if k not in scaler]
+            same = bool(kept) and all(
+                st0[k].tobytes() == st1[k].tobytes()
+                for k in kept)
+            halved = float(st1["loss_scale"]) == float(st0["loss_scale"]) / 2
             skipped_m = re.search(r"skipped steps ([0-9]+)", out)
-            print("%s overflow: parameters bit-identical=%s, loss scale after "
-                  "the step=%s, skipped steps=%s" % (
-                      name, same, scale_m.group(1) if scale_m else "?",
+            print("%s overflow: parameters and optimizer state (%d tensors) "
+                  "bit-identical=%s, loss scale %g -> %g, skipped steps=%s" % (
+                      name, len(kept), same, float(st0["loss_scale"]),
+                      float(st1["loss_scale"]),
                       skipped_m.group(1) if skipped_m else "?"))
             failed |= not (same and halved and skipped_m and
                            skipped_m.group(1) == "1")

@@ -8,8 +8,9 @@
 // 6.7e-2, exactly as far as PyTorch's autocast bf16 update is (a handful of
 // bf16 activations round across ReLU's kink and flip whole gradient
 // columns), so that run only bounds it by 1e-1.
-// An infinite input then makes the f16 step overflow: it must be skipped
-// with the parameters bit-identical and the loss scale halved.
+// An infinite input then makes an f16 AdamW step overflow: it must be
+// skipped with the parameters and optimizer state (moments, step count)
+// bit-identical (mp-run --save-state) and the loss scale halved.
 // REQUIRES: torch
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: %python %mp_src/python/check_runtime_step.py %mp_bin %t/f32 --tol 1e-5 | FileCheck %s --check-prefix=F32
@@ -22,8 +23,8 @@
 // F32: gpt (f32): one SGD step, 29 parameters
 // F32: runtime step check: ok
 // F16: mlp (AMP f16): one SGD step
-// F16: mlp overflow: parameters bit-identical=True, loss scale after the step=32768, skipped steps=1
-// F16: cnn overflow: parameters bit-identical=True, loss scale after the step=32768, skipped steps=1
+// F16: mlp overflow: parameters and optimizer state ({{[0-9]+}} tensors) bit-identical=True, loss scale 65536 -> 32768, skipped steps=1
+// F16: cnn overflow: parameters and optimizer state ({{[0-9]+}} tensors) bit-identical=True, loss scale 65536 -> 32768, skipped steps=1
 // F16: gpt (AMP f16): one SGD step
 // F16: runtime step check: ok
 // BF16: mlp (AMP bf16): one SGD step

@@ -53,6 +53,9 @@ memory.
   --save-outputs F.npz    write the outputs after the last step
   --save-params F.npz     write the parameters after the last step, keyed by
                           their ONNX initializer names
+  --save-state F.npz      write every persistent tensor after the last step
+                          (parameters, optimizer and loss-scaler state),
+                          keyed by their program names (see --list)
   --eval FILE.npz         after the steps, run `forward` once over every
                           batch of FILE (members named like the inputs) and
                           report the accuracy of the argmax of the logits
@@ -77,7 +80,7 @@ struct Options {
   std::string logits, labels, evalFile;
   std::map<std::string, std::string> inputFiles;
   std::vector<std::string> npzFiles;
-  std::string saveOutputs, saveParams;
+  std::string saveOutputs, saveParams, saveState;
 };
 
 [[noreturn]] void die(const std::string &msg) {
@@ -155,6 +158,8 @@ Options parseArgs(int argc, char **argv) {
       o.saveOutputs = value();
     else if (a == "--save-params")
       o.saveParams = value();
+    else if (a == "--save-state")
+      o.saveState = value();
     else if (!a.empty() && a[0] == '-')
       die("unknown option '" + a + "' (see --help)");
     else if (o.program.empty())
@@ -637,6 +642,14 @@ int main(int argc, char **argv) {
     std::map<std::string, mp::npy::Array> params;
     collect(MP_ROLE_PARAM, params);
     std::string err = mp::npy::writeNpz(o.saveParams, params);
+    if (!err.empty())
+      die(err);
+  }
+  if (!o.saveState.empty()) {
+    std::map<std::string, mp::npy::Array> state;
+    for (mp_role role : {MP_ROLE_PARAM, MP_ROLE_OPT_STATE, MP_ROLE_SCALER})
+      collect(role, state);
+    std::string err = mp::npy::writeNpz(o.saveState, state);
     if (!err.empty())
       die(err);
   }
