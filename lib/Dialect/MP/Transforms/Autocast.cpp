@@ -50,6 +50,7 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -76,6 +77,9 @@ struct Node {
   bool denied = false;  // f32 because of deny (spreads downstream)
   std::string rule;     // which layer decided
   std::string reason;   // why, with the causal chain
+  // What the report shows instead, for an op decided by an earlier run
+  // (inherit-report); the painting logic only looks at `rule`.
+  std::string shownRule, shownReason, shownClass;
   // Deny propagation: where the chain started and the op types on it.
   std::string chainOrigin;
   SmallVector<StringRef, 6> chain;
@@ -198,10 +202,26 @@ bool outsideF16(ElementsAttr value, double &maxAbs) {
   return maxAbs > 65504.0 || tiny;
 }
 
+/// The rule and reason a report shows for a node.
+static StringRef shownRule(const Node &n) {
+  return n.shownRule.empty() ? StringRef(n.rule) : StringRef(n.shownRule);
+}
+static StringRef shownReason(const Node &n) {
+  return n.shownRule.empty() ? StringRef(n.reason) : StringRef(n.shownReason);
+}
+
+/// What an earlier run's report says of an op.
+struct Earlier {
+  std::string opType, opClass, rule, reason;
+};
+/// "node\x1fop type" and "node" (its forward op) -> the earlier record.
+using EarlierReasons = llvm::StringMap<Earlier>;
+
 class Painter {
 public:
-  Painter(func::FuncOp func, const PrecisionPolicy &policy, StringRef loss)
-      : func(func), policy(policy), lossName(loss) {}
+  Painter(func::FuncOp func, const PrecisionPolicy &policy, StringRef loss,
+          const EarlierReasons &earlier)
+      : func(func), policy(policy), lossName(loss), earlier(earlier) {}
 
   void run();
   std::vector<Node> nodes;
@@ -249,6 +269,7 @@ private:
   func::FuncOp func;
   const PrecisionPolicy &policy;
   StringRef lossName;
+  const EarlierReasons &earlier;
   DenseMap<Operation *, unsigned> index;
 };
 
@@ -280,6 +301,21 @@ void Painter::seed() {
     if (auto p = getPrecision(n.op)) {
       decide(n, *p == Precision::f32 ? Dec::F32 : Dec::Low, "already decided",
              "the op carried mp.precision before this pass", true);
+      if (isGradLoc(n.op->getLoc())) {
+        // A backward op autodiff painted after its forward op.
+        auto fwd = earlier.find(n.name);
+        if (fwd != earlier.end()) {
+          n.shownRule = "follows its forward op";
+          n.shownReason = "backward of " + fwd->second.opType + " '" + n.name +
+                          "' (" + fwd->second.rule + ")";
+          n.shownClass = fwd->second.opClass;
+        }
+      } else if (auto it = earlier.find((n.name + "\x1f" + n.type).str());
+                 it != earlier.end()) {
+        n.shownRule = it->second.rule;
+        n.shownReason = it->second.reason;
+        n.shownClass = it->second.opClass;
+      }
       continue;
     }
     std::optional<OpClass> cls = policy.classOf(n.type);
@@ -611,8 +647,40 @@ void Painter::followForward() {
     if (!fwd || fwd->dec == Dec::Flex)
       continue;
     decide(n, fwd->dec, "follows its forward op",
-           "backward of " + label(*fwd) + " (" + fwd->rule + ")", true);
+           "backward of " + label(*fwd) + " (" + shownRule(*fwd) + ")", true);
     n.denied = fwd->denied;
+  }
+}
+
+/// Reads an earlier report's rule and reason per (node, op type); a missing
+/// or unreadable file just gives nothing to inherit.
+static void readEarlierReasons(StringRef file, EarlierReasons &out) {
+  auto buf = llvm::MemoryBuffer::getFile(file);
+  if (!buf)
+    return;
+  llvm::Expected<llvm::json::Value> v = llvm::json::parse((*buf)->getBuffer());
+  if (!v) {
+    llvm::consumeError(v.takeError());
+    return;
+  }
+  auto *funcs = v->getAsObject() ? v->getAsObject()->getArray("functions")
+                                 : nullptr;
+  for (auto &f : funcs ? *funcs : llvm::json::Array()) {
+    auto *ops = f.getAsObject() ? f.getAsObject()->getArray("ops") : nullptr;
+    for (auto &o : ops ? *ops : llvm::json::Array()) {
+      auto *r = o.getAsObject();
+      if (!r)
+        continue;
+      auto node = r->getString("node"), op = r->getString("op"),
+           cls = r->getString("class"), rule = r->getString("rule"),
+           reason = r->getString("reason");
+      if (!node || !op || !cls || !rule || !reason ||
+          *rule == "already decided" || op->starts_with("mp."))
+        continue;
+      Earlier e{op->str(), cls->str(), rule->str(), reason->str()};
+      out.try_emplace((*node + "\x1f" + *op).str(), e);
+      out.try_emplace(*node, std::move(e));
+    }
   }
 }
 
@@ -711,6 +779,12 @@ struct AutocastPass : public mp::impl::MPAutocastPassBase<AutocastPass> {
     if (largeReduction != -2)
       policy.largeReduction = largeReduction;
 
+    // The training pipeline's second run shows the first run's rule and
+    // reason for the forward ops that reach it already painted.
+    EarlierReasons earlier;
+    if (inheritReport && !reportFile.empty())
+      readEarlierReasons(reportFile, earlier);
+
     MLIRContext *ctx = &getContext();
     auto lowAttr = PrecisionAttr::get(ctx, *target);
     auto f32Attr = PrecisionAttr::get(ctx, Precision::f32);
@@ -731,7 +805,7 @@ struct AutocastPass : public mp::impl::MPAutocastPassBase<AutocastPass> {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal() || !func.getBody().hasOneBlock())
         continue;
-      Painter painter(func, policy, lossName);
+      Painter painter(func, policy, lossName, earlier);
       painter.run();
       llvm::json::Array ops;
       for (Node &n : painter.nodes) {
@@ -750,15 +824,18 @@ struct AutocastPass : public mp::impl::MPAutocastPassBase<AutocastPass> {
         (low ? flopsLow : flopsF32) += flops(n.op);
         if (remarks)
           n.op->emitRemark() << "mp.precision = " << decName(n.dec, *target)
-                             << " (" << n.rule << "; " << n.reason << ")";
+                             << " (" << shownRule(n) << "; " << shownReason(n)
+                             << ")";
         if (reportFile.empty())
           continue;
         llvm::json::Object rec{{"node", n.name},
                                {"op", n.type},
                                {"precision", decName(n.dec, *target)},
-                               {"class", stringifyOpClass(n.opClass)},
-                               {"rule", n.rule},
-                               {"reason", n.reason}};
+                               {"class", n.shownClass.empty()
+                                             ? stringifyOpClass(n.opClass).str()
+                                             : n.shownClass},
+                               {"rule", shownRule(n).str()},
+                               {"reason", shownReason(n).str()}};
         if (accumulates(n.op))
           rec["accumulate"] = "f32";
         ops.push_back(std::move(rec));

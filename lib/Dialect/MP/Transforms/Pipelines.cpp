@@ -51,8 +51,10 @@ void mp::buildAMPTrainingPipeline(OpPassManager &pm,
   if (o.optimizer.empty())
     return buildAMPPipeline(pm, o);
   bool bf16 = o.target == "bf16";
-  // 1. Decide @forward, so that 2. the backward ops inherit its decisions.
+  // 1. Decide @forward, so that 2. the backward ops inherit its decisions;
+  // its report keeps the forward ops' reasons for 3.
   MPAutocastPassOptions autocast = autocastOptions(o);
+  autocast.reportFile = o.report;
   pm.addPass(createMPAutocastPass(autocast));
   MPBuildTrainingPassOptions training;
   training.lossName = o.loss;
@@ -68,8 +70,8 @@ void mp::buildAMPTrainingPipeline(OpPassManager &pm,
   training.frozen = o.frozen;
   pm.addPass(createMPBuildTrainingPass(training));
   // 3. Paint what is left (updates, scalar arithmetic) and report.
-  autocast.reportFile = o.report;
   autocast.dotFile = o.dot;
+  autocast.inheritReport = true;
   pm.addPass(createMPAutocastPass(autocast));
   MPInsertCastsPassOptions casts;
   casts.keepIOTypes = o.keepIOTypes;

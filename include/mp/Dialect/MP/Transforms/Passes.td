@@ -41,7 +41,12 @@ def MPAutocastPass : Pass<"mp-autocast", "mlir::ModuleOp"> {
            "Write the graph coloured by precision (Graphviz DOT); an .svg "
            "beside it when `dot` is installed">,
     Option<"remarks", "remarks", "bool", "false",
-           "Emit one remark per op with its precision and the reason">
+           "Emit one remark per op with its precision and the reason">,
+    Option<"inheritReport", "inherit-report", "bool", "false",
+           "Read `report` first: an op that already carries mp.precision is "
+           "reported with the rule and reason recorded there for its node "
+           "and op type (the AMP training pipeline's run after autodiff); "
+           "decisions do not change">
   ];
   let statistics = [
     Statistic<"numLow", "low-precision-ops", "Ops painted low precision">,
