@@ -15,6 +15,7 @@
 // RUN: mp-compile %t/gpt.onnx --batch 3 --optimizer sgd --lr 0.25 --emit-mlir -o - | FileCheck %s --check-prefix=LR
 // RUN: %python %mp_src/python/gen_models.py mlp -o %t/mlp.onnx
 // RUN: not mp-compile %t/mlp.onnx --batch 4 -o %t/static.mpb 2>&1 | FileCheck %s --check-prefix=STATIC
+// RUN: not mp-compile %t/mlp.onnx --optimizer sgd --lr -1 -o %t/neg.mpb 2>&1 | FileCheck %s --check-prefix=NEGLR
 
 // DYN: error: mp-to-runtime: value of type 'tensor<?x16xi64>' has no static shape; the runtime needs static shapes (mp-compile --batch N pins a dynamic batch axis)
 // DYN-NOT: func.func
@@ -30,3 +31,5 @@
 // LR: mp.init = dense<2.500000e-01> : tensor<f32>, mp.name = "lr"
 
 // STATIC: error: batch 4 requested, but no graph input has a symbolic leading dim (export with a dynamic batch axis)
+
+// NEGLR: mp-compile: error: --lr must be a non-negative number

@@ -145,8 +145,14 @@ int main(int argc, char **argv) {
 
   PassManager pm(&ctx);
   std::string train = trainOptions;
-  if (lr > 0)
+  if (lr.getNumOccurrences()) {
+    if (!(lr >= 0)) {
+      llvm::errs() << "mp-compile: error: --lr must be a non-negative "
+                      "number\n";
+      return 1;
+    }
     train += " lr=" + llvm::formatv("{0:e}", double(lr)).str();
+  }
   std::string common;
   if (!loss.empty())
     common += " loss=" + loss;
