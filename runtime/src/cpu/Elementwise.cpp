@@ -614,14 +614,13 @@ void ElementwiseChain::run(KernelContext &c, const float *fed,
     if (mode[i] == 2)
       strides[i] = broadcastStrides(t.shape, y.shape);
   }
-  auto round = [](float *v, int64_t len, DType t) {
-    if (t == DType::F16)
-      for (int64_t j = 0; j < len; ++j)
-        v[j] = f16ToF32(f32ToF16(v[j]));
-    if (t == DType::BF16)
-      for (int64_t j = 0; j < len; ++j)
-        v[j] = bf16ToF32(f32ToBF16(v[j]));
-  };
+  // Each step rounds to its dtype: f32 stays, f16/bf16 round like an
+  // accumulator of that type (accRound).
+  std::vector<Acc> rounding(n, Acc::Native);
+  for (size_t s = 0; s < n; ++s)
+    rounding[s] = types[s] == DType::F16    ? Acc::F16
+                  : types[s] == DType::BF16 ? Acc::BF16
+                                            : Acc::Native;
   Output<float> o(y);
   int64_t total = y.numel();
   std::vector<int64_t> idx(rank, 0); // multi-index of the block's start
@@ -673,7 +672,9 @@ void ElementwiseChain::run(KernelContext &c, const float *fed,
       } else {
         std::copy(a, a + len, cur);
       }
-      round(cur, len, types[s]);
+      if (rounding[s] != Acc::Native)
+        for (int64_t j = 0; j < len; ++j)
+          cur[j] = accRound(cur[j], rounding[s]);
       prev = cur;
       cur = cur == bufA.data() ? bufB.data() : bufA.data();
     }
