@@ -218,6 +218,13 @@ LogicalResult Lowering::convertAttrs(Operation *op, rt::Instruction &ins) {
   return success();
 }
 
+/// A statically shaped f32/f16/bf16 tensor: what fused steps operate on.
+static bool isStaticFloatTensor(Type t) {
+  auto rt = dyn_cast<RankedTensorType>(t);
+  Type e = rt ? rt.getElementType() : Type();
+  return rt && rt.hasStaticShape() && (e.isF32() || e.isF16() || e.isBF16());
+}
+
 /// Ops the fused_elementwise kernel evaluates, on f32/f16/bf16 only.
 static bool isFusable(Operation *op) {
   if (!isa<mp::NegOp, mp::AbsOp, mp::SqrtOp, mp::ReciprocalOp, mp::ExpOp,
@@ -225,13 +232,8 @@ static bool isFusable(Operation *op) {
            mp::LeakyReluOp, mp::GeluOp, mp::AddOp, mp::SubOp, mp::MulOp,
            mp::DivOp, mp::CastOp>(op))
     return false;
-  auto ok = [](Type t) {
-    auto rt = dyn_cast<RankedTensorType>(t);
-    Type e = rt ? rt.getElementType() : Type();
-    return rt && rt.hasStaticShape() && (e.isF32() || e.isF16() || e.isBF16());
-  };
-  return llvm::all_of(op->getOperandTypes(), ok) &&
-         llvm::all_of(op->getResultTypes(), ok);
+  return llvm::all_of(op->getOperandTypes(), isStaticFloatTensor) &&
+         llvm::all_of(op->getResultTypes(), isStaticFloatTensor);
 }
 
 /// Chains: a fusable op whose only user is the next fusable op. Only the
@@ -281,11 +283,10 @@ Operation *Lowering::epilogueProducer(ArrayRef<Operation *> chain) {
     Operation *p = v.getDefiningOp();
     if (!p || !isa<mp::MatMulOp, mp::GemmOp>(p) || !v.hasOneUse())
       continue;
-    auto t = dyn_cast<RankedTensorType>(v.getType());
-    auto last = dyn_cast<RankedTensorType>(chain.back()->getResult(0).getType());
-    Type e = t ? t.getElementType() : Type();
-    if (t && last && t.hasStaticShape() && t.getShape() == last.getShape() &&
-        (e.isF32() || e.isF16() || e.isBF16()))
+    // The chain's ops are fusable, so its result is a static float tensor.
+    auto last = cast<RankedTensorType>(chain.back()->getResult(0).getType());
+    if (isStaticFloatTensor(v.getType()) &&
+        cast<RankedTensorType>(v.getType()).getShape() == last.getShape())
       return p;
   }
   return nullptr;
