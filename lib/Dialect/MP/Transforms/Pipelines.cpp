@@ -30,20 +30,30 @@ static mp::MPAutocastPassOptions autocastOptions(const mp::AMPOptions &o) {
   return autocast;
 }
 
+/// mp-insert-casts, adding its totals to the report.
+static void addInsertCasts(OpPassManager &pm, const mp::AMPOptions &o) {
+  mp::MPInsertCastsPassOptions casts;
+  casts.keepIOTypes = o.keepIOTypes;
+  casts.reportFile = o.report;
+  pm.addPass(mp::createMPInsertCastsPass(casts));
+}
+
+/// Both pipelines' end: canonicalize + CSE, then verify-precision.
+static void addCleanupAndVerify(OpPassManager &pm, const mp::AMPOptions &o) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  mp::MPVerifyPrecisionPassOptions verify;
+  verify.pins.assign(o.pins.begin(), o.pins.end());
+  pm.addPass(mp::createMPVerifyPrecisionPass(verify));
+}
+
 void mp::buildAMPPipeline(OpPassManager &pm, const AMPOptions &o) {
   MPAutocastPassOptions autocast = autocastOptions(o);
   autocast.reportFile = o.report;
   autocast.dotFile = o.dot;
   pm.addPass(createMPAutocastPass(autocast));
-  MPInsertCastsPassOptions casts;
-  casts.keepIOTypes = o.keepIOTypes;
-  casts.reportFile = o.report;
-  pm.addPass(createMPInsertCastsPass(casts));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  MPVerifyPrecisionPassOptions verify;
-  verify.pins.assign(o.pins.begin(), o.pins.end());
-  pm.addPass(createMPVerifyPrecisionPass(verify));
+  addInsertCasts(pm, o);
+  addCleanupAndVerify(pm, o);
 }
 
 void mp::buildAMPTrainingPipeline(OpPassManager &pm,
@@ -73,10 +83,7 @@ void mp::buildAMPTrainingPipeline(OpPassManager &pm,
   autocast.dotFile = o.dot;
   autocast.inheritReport = true;
   pm.addPass(createMPAutocastPass(autocast));
-  MPInsertCastsPassOptions casts;
-  casts.keepIOTypes = o.keepIOTypes;
-  casts.reportFile = o.report;
-  pm.addPass(createMPInsertCastsPass(casts));
+  addInsertCasts(pm, o);
   MPMasterWeightsPassOptions master;
   master.moments = o.moments;
   pm.addPass(createMPMasterWeightsPass(master));
@@ -93,11 +100,7 @@ void mp::buildAMPTrainingPipeline(OpPassManager &pm,
   scaling.maxScale = o.maxScale;
   scaling.clipNorm = o.clipNorm;
   pm.addPass(createMPLossScalingPass(scaling));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  MPVerifyPrecisionPassOptions verify;
-  verify.pins.assign(o.pins.begin(), o.pins.end());
-  pm.addPass(createMPVerifyPrecisionPass(verify));
+  addCleanupAndVerify(pm, o);
 }
 
 void mp::registerMPPassesAndPipelines() {
