@@ -40,6 +40,7 @@
 #include "mp/Dialect/MP/Analysis/PrecisionPolicy.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 #include "mp/Dialect/MP/Transforms/Passes.h"
+#include "Report.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -50,7 +51,6 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -655,16 +655,8 @@ void Painter::followForward() {
 /// Reads an earlier report's rule and reason per (node, op type); a missing
 /// or unreadable file just gives nothing to inherit.
 static void readEarlierReasons(StringRef file, EarlierReasons &out) {
-  auto buf = llvm::MemoryBuffer::getFile(file);
-  if (!buf)
-    return;
-  llvm::Expected<llvm::json::Value> v = llvm::json::parse((*buf)->getBuffer());
-  if (!v) {
-    llvm::consumeError(v.takeError());
-    return;
-  }
-  auto *funcs = v->getAsObject() ? v->getAsObject()->getArray("functions")
-                                 : nullptr;
+  llvm::json::Object report = mp::readReport(file);
+  llvm::json::Array *funcs = report.getArray("functions");
   for (auto &f : funcs ? *funcs : llvm::json::Array()) {
     auto *ops = f.getAsObject() ? f.getAsObject()->getArray("ops") : nullptr;
     for (auto &o : ops ? *ops : llvm::json::Array()) {

@@ -21,6 +21,7 @@
 #include "mp/Dialect/MP/Analysis/PrecisionPolicy.h"
 #include "mp/Dialect/MP/IR/MPOps.h"
 #include "mp/Dialect/MP/Transforms/Passes.h"
+#include "Report.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -28,7 +29,6 @@
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
 
 namespace mp {
 #define GEN_PASS_DEF_MPINSERTCASTSPASS
@@ -259,15 +259,7 @@ struct InsertCastsPass : public mp::impl::MPInsertCastsPassBase<InsertCastsPass>
     if (reportFile.empty())
       return;
     // Add the cast totals to autocast's report.
-    auto buf = llvm::MemoryBuffer::getFile(reportFile);
-    llvm::json::Object report;
-    if (buf) {
-      auto parsed = llvm::json::parse((*buf)->getBuffer());
-      if (parsed && parsed->getAsObject())
-        report = std::move(*parsed->getAsObject());
-      else
-        llvm::consumeError(parsed.takeError());
-    }
+    llvm::json::Object report = mp::readReport(reportFile);
     llvm::json::Object *totals = report.getObject("totals");
     if (!totals) {
       report["totals"] = llvm::json::Object{};
