@@ -619,9 +619,21 @@ int main(int argc, char **argv) {
       out[t.name] = std::move(a);
     }
   };
+  // The tensors of `roles`, keyed by tensor name.
+  auto gather = [&](std::initializer_list<mp_role> roles) {
+    std::map<std::string, mp::npy::Array> arrays;
+    for (mp_role role : roles)
+      collect(role, arrays);
+    return arrays;
+  };
+  auto save = [&](const std::string &path,
+                  const std::map<std::string, mp::npy::Array> &arrays) {
+    std::string err = mp::npy::writeNpz(path, arrays);
+    if (!err.empty())
+      die(err);
+  };
   if (o.print || !o.saveOutputs.empty()) {
-    std::map<std::string, mp::npy::Array> outs;
-    collect(MP_ROLE_OUTPUT, outs);
+    std::map<std::string, mp::npy::Array> outs = gather({MP_ROLE_OUTPUT});
     if (o.print)
       for (auto &[name, a] : outs) {
         mp_tensor_info info;
@@ -632,27 +644,14 @@ int main(int argc, char **argv) {
           std::printf(" %g", scalarValue(info, a.data, i));
         std::printf(info.num_elements > 8 ? " ...\n" : "\n");
       }
-    if (!o.saveOutputs.empty()) {
-      std::string err = mp::npy::writeNpz(o.saveOutputs, outs);
-      if (!err.empty())
-        die(err);
-    }
+    if (!o.saveOutputs.empty())
+      save(o.saveOutputs, outs);
   }
-  if (!o.saveParams.empty()) {
-    std::map<std::string, mp::npy::Array> params;
-    collect(MP_ROLE_PARAM, params);
-    std::string err = mp::npy::writeNpz(o.saveParams, params);
-    if (!err.empty())
-      die(err);
-  }
-  if (!o.saveState.empty()) {
-    std::map<std::string, mp::npy::Array> state;
-    for (mp_role role : {MP_ROLE_PARAM, MP_ROLE_OPT_STATE, MP_ROLE_SCALER})
-      collect(role, state);
-    std::string err = mp::npy::writeNpz(o.saveState, state);
-    if (!err.empty())
-      die(err);
-  }
+  if (!o.saveParams.empty())
+    save(o.saveParams, gather({MP_ROLE_PARAM}));
+  if (!o.saveState.empty())
+    save(o.saveState,
+         gather({MP_ROLE_PARAM, MP_ROLE_OPT_STATE, MP_ROLE_SCALER}));
   mp_rt_destroy_context(ctx);
   return 0;
 }
