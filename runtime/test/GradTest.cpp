@@ -156,6 +156,22 @@ TEST_P(Conformance, ConvGradsMatchFiniteDifferences) {
        {1, 0, 1, 1},
        {1, 2}},
       {{1, 2, 7}, {3, 2, 3}, {1, 3, 3}, 1, {2}, {1, 0}, {1}},
+      // 3-D depthwise with mixed strides, pads and dilations.
+      {{1, 2, 3, 4, 3},
+       {2, 1, 2, 2, 2},
+       {1, 2, 3, 2, 1},
+       2,
+       {1, 2, 1},
+       {0, 1, 0, 1, 0, 0},
+       {1, 1, 2}},
+      // 4 spatial dims.
+      {{1, 2, 2, 3, 2, 3},
+       {2, 2, 1, 2, 2, 2},
+       {1, 2, 2, 2, 1, 2},
+       1,
+       {1, 1, 1, 1},
+       {0, 0, 0, 0, 0, 0, 0, 0},
+       {1, 1, 1, 1}},
   };
   unsigned seed = 20;
   for (const ConvGradCase &cc : cases) {
@@ -275,6 +291,53 @@ TEST_P(Conformance, GradKernelsLowPrecision) {
   ASSERT_RUN_OK(r32);
   ASSERT_RUN_OK(r16);
   expectNear(r16.results[0].values(), r32.results[0].values(), 2e-3, 2e-3);
+}
+
+TEST_P(Conformance, WindowKernelsLowPrecision) {
+  // f16 / bf16 conv, pooling and their gradients compute in f32 and round
+  // once: each equals the f32 kernel on the same (rounded) operands, rounded
+  // into the dtype.
+  Shape xs = {2, 4, 7, 6}, ws = {6, 2, 3, 2}, ys = {2, 6, 4, 5};
+  Shape ps = {2, 4, 4, 3}, gs = {2, 4, 1, 1};
+  std::vector<Attribute> conv = {
+      aI("group", 2), aInts("strides", {2, 1}), aInts("dilations", {1, 2}),
+      aInts("pads", {1, 0, 2, 1}), aInts("kernel_shape", {3, 2})};
+  std::vector<Attribute> convIn = conv;
+  convIn.push_back(aInts("input_shape", xs));
+  std::vector<Attribute> pool = {
+      aInts("kernel_shape", {3, 2}), aInts("strides", {2, 2}),
+      aInts("pads", {1, 0, 1, 1}), aI("ceil_mode", 1)};
+  std::vector<Attribute> avg = pool;
+  avg.push_back(aI("count_include_pad", 1));
+  std::vector<Attribute> avgIn = avg;
+  avgIn.push_back(aInts("input_shape", xs));
+  for (DType dt : {DType::F16, DType::BF16}) {
+    auto lo = [&](const Shape &s, unsigned seed) {
+      return HostTensor::of(dt, s, rnd(size_t(numel(s)), seed, -2, 2));
+    };
+    auto x = lo(xs, 60), w = lo(ws, 61), b = lo({6}, 62), dy = lo(ys, 63),
+         dp = lo(ps, 64);
+    auto check = [&](const char *kernel, std::vector<HostTensor> ops,
+                     const Shape &out, const std::vector<Attribute> &at) {
+      auto r = run(kernel, ops, {{dt, out}}, at);
+      ASSERT_RUN_OK(r);
+      for (HostTensor &t : ops)
+        t = HostTensor::f32(t.shape, t.values());
+      auto r32 = run(kernel, ops, {{DType::F32, out}}, at);
+      ASSERT_RUN_OK(r32);
+      expectEq(r.results[0].values(),
+               HostTensor::of(dt, out, r32.results[0].values()).values(),
+               kernel);
+    };
+    check("conv", {x, w, b}, ys, conv);
+    check("conv_grad_input", {dy, w}, xs, convIn);
+    check("conv_grad_filter", {x, dy}, ws, conv);
+    check("max_pool", {x}, ps, pool);
+    check("max_pool_grad", {dp, x}, xs, pool);
+    check("average_pool", {x}, ps, avg);
+    check("average_pool_grad", {dp}, xs, avgIn);
+    check("global_average_pool", {x}, gs, {});
+  }
 }
 
 } // namespace

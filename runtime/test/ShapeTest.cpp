@@ -11,6 +11,31 @@ std::vector<double> iota(int n, double start = 0) {
   return v;
 }
 
+/// x transposed by perm, computed on the host.
+std::vector<double> transposed(const std::vector<double> &x, const Shape &xs,
+                               const Shape &perm) {
+  size_t r = xs.size();
+  Shape ys(r), st(r, 1);
+  for (size_t d = r; d-- > 1;)
+    st[d - 1] = st[d] * xs[d];
+  for (size_t d = 0; d < r; ++d)
+    ys[d] = xs[size_t(perm[d])];
+  std::vector<double> y;
+  Shape idx(r, 0);
+  for (int64_t i = 0; i < numel(ys); ++i) {
+    int64_t off = 0;
+    for (size_t d = 0; d < r; ++d)
+      off += idx[d] * st[size_t(perm[d])];
+    y.push_back(x[size_t(off)]);
+    for (size_t d = r; d-- > 0;) {
+      if (++idx[d] < ys[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+  return y;
+}
+
 TEST_P(Conformance, ReshapeFlattenSqueezeUnsqueeze) {
   auto x = HostTensor::f32({2, 3, 4}, iota(24));
   auto r = run("reshape", {x, HostTensor::i64({2}, {0, -1})},
@@ -67,6 +92,74 @@ TEST_P(Conformance, Transpose) {
   r = run("transpose", {x}, {{DType::F32, {4, 2, 3}}},
           {aInts("perm", {2, 0, 0})});
   EXPECT_EQ(r.status, MP_ERROR_INVALID_PROGRAM);
+}
+
+// Shapes that take the CUDA backend's tiled (innermost dim moves, with edge
+// tiles and 1-, 2- and 4-byte elements) and vectorized strided paths.
+TEST_P(Conformance, TransposeLargerShapes) {
+  struct Case {
+    DType dt;
+    Shape xs, perm;
+  } cases[] = {{DType::F32, {3, 40, 36}, {0, 2, 1}},
+               {DType::F32, {70, 45}, {1, 0}},
+               {DType::F16, {2, 5, 66, 70}, {0, 3, 1, 2}},
+               {DType::F16, {33, 35}, {1, 0}},
+               {DType::BF16, {4, 64, 2, 32}, {0, 2, 3, 1}},
+               {DType::I8, {40, 36}, {1, 0}},
+               {DType::F64, {9, 17, 10}, {2, 1, 0}},
+               {DType::F32, {2, 3, 4, 8}, {0, 2, 1, 3}},
+               {DType::F16, {3, 12, 64}, {1, 0, 2}}};
+  for (const Case &k : cases) {
+    std::vector<double> x;
+    for (int64_t i = 0; i < numel(k.xs); ++i)
+      x.push_back(double(i % 100));
+    Shape ys;
+    for (int64_t p : k.perm)
+      ys.push_back(k.xs[size_t(p)]);
+    auto r = run("transpose", {HostTensor::of(k.dt, k.xs, x)}, {{k.dt, ys}},
+                 {aInts("perm", k.perm)});
+    ASSERT_RUN_OK(r);
+    expectEq(r.results[0].values(), transposed(x, k.xs, k.perm));
+  }
+}
+
+TEST_P(Conformance, GatherAndScatterNDRows) {
+  // Embedding-style lookup of f16 rows (48 bytes each).
+  std::vector<double> t;
+  for (int i = 0; i < 10 * 24; ++i)
+    t.push_back(i % 50);
+  auto table = HostTensor::of(DType::F16, {10, 24}, t);
+  auto r = run("gather", {table, HostTensor::i64({2, 2}, {9, 0, -3, 4})},
+               {{DType::F16, {2, 2, 24}}});
+  ASSERT_RUN_OK(r);
+  std::vector<double> want;
+  for (int k : {9, 0, 7, 4})
+    for (int j = 0; j < 24; ++j)
+      want.push_back(t[size_t(k * 24 + j)]);
+  expectEq(r.results[0].values(), want);
+  // Embedding-gradient-style accumulation of rows, with repeats.
+  for (DType dt : {DType::F32, DType::F16, DType::BF16}) {
+    std::vector<double> upd;
+    for (int i = 0; i < 4 * 8; ++i)
+      upd.push_back(i % 5);
+    std::vector<double> zero(5 * 8, 0.0), want(5 * 8, 0.0);
+    int rows[] = {1, 3, 1, -1};
+    for (int j = 0; j < 4; ++j)
+      for (int s = 0; s < 8; ++s)
+        want[size_t(((rows[j] + 5) % 5) * 8 + s)] += upd[size_t(j * 8 + s)];
+    r = run("scatter_nd",
+            {HostTensor::of(dt, {5, 8}, zero),
+             HostTensor::i64({4, 1}, {1, 3, 1, -1}),
+             HostTensor::of(dt, {4, 8}, upd)},
+            {{dt, {5, 8}}}, {aS("reduction", "add")});
+    ASSERT_RUN_OK(r);
+    expectEq(r.results[0].values(), want, dtypeName(dt));
+  }
+  r = run("scatter_nd",
+          {HostTensor::f32({2, 4}, {}), HostTensor::i64({1, 1}, {2}),
+           HostTensor::f32({1, 4}, {1, 2, 3, 4})},
+          {{DType::F32, {2, 4}}}, {aS("reduction", "add")});
+  EXPECT_EQ(r.status, MP_ERROR_EXECUTION);
 }
 
 TEST_P(Conformance, ConcatAndSplit) {

@@ -267,6 +267,10 @@ public:
         write("in" + std::to_string(i), operands[i]);
     for (int k = 0; k < runs && r.status == MP_OK; ++k)
       r.status = mp_rt_run(ctx, "main");
+    // Failures raised on the device (cuda) surface at the next
+    // synchronisation.
+    if (r.status == MP_OK)
+      r.status = mp_rt_synchronize(ctx);
     if (r.status != MP_OK) {
       r.error = error();
       return r;

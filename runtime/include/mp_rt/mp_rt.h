@@ -124,6 +124,16 @@ mp_status mp_rt_read_tensor(mp_context *ctx, const char *name, void *data,
  * updated. */
 mp_status mp_rt_run(mp_context *ctx, const char *function);
 
+/* Waits until every run enqueued on the context has finished and reports
+ * any failure a kernel raised on the device. Runs on an asynchronous
+ * backend (cuda) return once enqueued; reading a tensor also waits. */
+mp_status mp_rt_synchronize(mp_context *ctx);
+
+/* Bytes of device memory the loaded program holds (cuda: the one
+ * allocation of parameters, state, constants, arena, scratch and
+ * workspace); 0 on the cpu backend. */
+mp_status mp_rt_device_memory(mp_context *ctx, uint64_t *bytes);
+
 #ifdef __cplusplus
 }
 #endif

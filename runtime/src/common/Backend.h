@@ -26,10 +26,17 @@ public:
   virtual Status write(uint32_t tensor, const void *data, size_t size) = 0;
   virtual Status read(uint32_t tensor, void *data, size_t size) = 0;
   virtual Status run(size_t function) = 0;
+  /// Waits for enqueued work (asynchronous backends).
+  virtual Status synchronize() { return Status::success(); }
+  /// Device memory held by the loaded program (0 for host backends).
+  virtual uint64_t deviceMemoryBytes() const { return 0; }
 };
 
 /// The CPU reference backend.
 std::unique_ptr<Backend> createCpuBackend();
+/// The CUDA backend (built with MP_RT_HAVE_CUDA); null with `status` set
+/// (MP_ERROR_NO_DEVICE) when there is no usable GPU.
+std::unique_ptr<Backend> createCudaBackend(Status &status);
 
 } // namespace mp::rt
 

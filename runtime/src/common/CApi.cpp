@@ -129,9 +129,17 @@ mp_status mp_rt_create_context(const char *backend, mp_context **out) {
     std::unique_ptr<Backend> b;
     if (name == "cpu")
       b = createCpuBackend();
-    else if (name == "cuda")
+    else if (name == "cuda") {
+#ifdef MP_RT_HAVE_CUDA
+      Status st;
+      b = createCudaBackend(st);
+      if (!b)
+        return fail(nullptr, st.code, st.message);
+#else
       return fail(nullptr, MP_ERROR_NOT_BUILT,
                   "the cuda backend is not built into this runtime");
+#endif
+    }
     else
       return fail(nullptr, MP_ERROR_INVALID_ARGUMENT,
                   "unknown backend '" + name + "' (want \"cpu\" or \"cuda\")");
@@ -318,6 +326,23 @@ mp_status mp_rt_run(mp_context *ctx, const char *function) {
                   std::string("no function named '") + function + "'");
     return report(ctx, ctx->backend->run(it->second));
   });
+}
+
+mp_status mp_rt_synchronize(mp_context *ctx) {
+  if (!ctx)
+    return fail(nullptr, MP_ERROR_INVALID_ARGUMENT, "null context");
+  return guarded(ctx, [&]() -> mp_status {
+    if (mp_status s = needProgram(ctx))
+      return s;
+    return report(ctx, ctx->backend->synchronize());
+  });
+}
+
+mp_status mp_rt_device_memory(mp_context *ctx, uint64_t *bytes) {
+  if (!ctx || !bytes)
+    return fail(ctx, MP_ERROR_INVALID_ARGUMENT, "null argument");
+  *bytes = ctx->backend ? ctx->backend->deviceMemoryBytes() : 0;
+  return MP_OK;
 }
 
 } // extern "C"

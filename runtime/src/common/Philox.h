@@ -12,13 +12,19 @@
 
 #include <cstdint>
 
+#ifdef __CUDACC__
+#define MP_RT_HOST_DEVICE __host__ __device__
+#else
+#define MP_RT_HOST_DEVICE
+#endif
+
 namespace mp::rt {
 
 struct Philox4 {
   uint32_t v[4];
 };
 
-inline Philox4 philox4x32_10(Philox4 ctr, uint32_t k0, uint32_t k1) {
+MP_RT_HOST_DEVICE inline Philox4 philox4x32_10(Philox4 ctr, uint32_t k0, uint32_t k1) {
   const uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u;
   const uint32_t W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
   for (int r = 0; r < 10; ++r) {
@@ -33,7 +39,7 @@ inline Philox4 philox4x32_10(Philox4 ctr, uint32_t k0, uint32_t k1) {
 }
 
 /// The uniform number in [0, 1) (24 bits) dropout uses for element i.
-inline float dropoutUniform(uint64_t seed, uint64_t offset, uint64_t i) {
+MP_RT_HOST_DEVICE inline float dropoutUniform(uint64_t seed, uint64_t offset, uint64_t i) {
   uint64_t block = i / 4;
   Philox4 r = philox4x32_10(Philox4{{uint32_t(block), uint32_t(block >> 32),
                                      uint32_t(offset), uint32_t(offset >> 32)}},

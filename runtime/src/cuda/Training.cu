@@ -1,0 +1,491 @@
+//===- Training.cu - optimizer updates, loss scaling, dropout on CUDA -----===//
+//
+// The training kernels of Training.cpp on the device, with no host
+// decision anywhere: the learning rate, step count, inverse loss scale and
+// skip flag are scalar tensors read by every thread, so one captured CUDA
+// graph serves every step.
+// - sgd_update / adam_update / adamw_update: one elementwise pass computing
+//   PyTorch's formulas in the CPU reference's operation order, predicated on
+//   found_inf (a skipped step copies the old state), writing the new master,
+//   moments and the low-precision working copy in the same pass. A step
+//   counter the kernel increments is bumped by a one-thread kernel after the
+//   update, so no block reads a half-updated count.
+// - all_finite / global_norm: multi-tensor launches, up to kMaxTensors
+//   operands per launch (blockIdx.y picks the tensor).
+// - loss_scale_update: GradScaler's state machine in one thread.
+// - dropout: the shared Philox4x32-10 stream, so masks equal the CPU's.
+//
+//===----------------------------------------------------------------------===//
+#include "../common/Philox.h"
+#include "Device.cuh"
+
+#include <algorithm>
+
+namespace mp::rt::cuda {
+namespace {
+
+/// A scalar operand read on the device (any dtype), or `def` when absent.
+struct Scalar {
+  const void *p = nullptr;
+  DType t = DType::F32;
+  __device__ double get(double def) const {
+    return p ? ldAs<double>(p, t, 0) : def;
+  }
+};
+
+Scalar scalarOf(const TensorView *v) {
+  Scalar s;
+  if (v) {
+    s.p = v->data;
+    s.t = v->dtype;
+  }
+  return s;
+}
+
+/// Where an update writes: the state operands themselves (no results) or
+/// one result per present state operand, then an optional working copy.
+struct Targets {
+  std::vector<TensorView *> dst;
+  TensorView *copy = nullptr;
+};
+
+Targets targetsOf(KernelContext &c, const std::vector<size_t> &slots) {
+  Targets t;
+  size_t r = 0;
+  for (size_t s : slots) {
+    TensorView *src = c.opt(s);
+    if (c.numResults() == 0 || !src)
+      t.dst.push_back(src);
+    else
+      t.dst.push_back(c.results[r++]);
+  }
+  if (c.numResults() && r < c.numResults())
+    t.copy = c.results[r];
+  return t;
+}
+
+struct Arr {
+  void *p = nullptr;
+  DType t = DType::F32;
+};
+Arr arrOf(const TensorView *v) {
+  Arr a;
+  if (v) {
+    a.p = v->data;
+    a.t = v->dtype;
+  }
+  return a;
+}
+
+__global__ void bumpStep(Scalar step, Arr dst, Scalar found, int checkFound) {
+  if (checkFound && found.get(0) != 0)
+    return;
+  stAs<double>(dst.p, dst.t, 0, step.get(0) + 1);
+}
+
+//===----------------------------------------------------------------------===//
+// sgd_update
+//===----------------------------------------------------------------------===//
+
+struct SgdArgs {
+  Arr p, g, buf, outP, outBuf, copy;
+  Scalar lr, inv, found, step;
+  double lrAttr, momentum, dampening, wd;
+  int nesterov, hasBuf, hasInv;
+  int64_t n;
+};
+
+template <typename T> __global__ void sgdKernelDev(SgdArgs a) {
+  // NaN counts as set, as on the CPU.
+  double f = a.found.get(0);
+  bool skip = a.found.p && f != 0;
+  bool first = a.step.p && a.step.get(0) == 0;
+  const T m = T(a.momentum), damp = T(1 - a.dampening), w = T(a.wd),
+          nlr = T(-a.lr.get(a.lrAttr)), inv = T(a.inv.get(1));
+  MP_GRID_STRIDE(i, a.n) {
+    T pv = ldAs<T>(a.p.p, a.p.t, i);
+    if (skip) {
+      if (a.outP.p != a.p.p)
+        stAs<T>(a.outP.p, a.outP.t, i, pv);
+      if (a.hasBuf && a.outBuf.p != a.buf.p)
+        stAs<T>(a.outBuf.p, a.outBuf.t, i, ldAs<T>(a.buf.p, a.buf.t, i));
+    } else {
+      T g = ldAs<T>(a.g.p, a.g.t, i);
+      if (a.hasInv)
+        g = g * inv;
+      if (a.wd != 0)
+        g = g + w * pv;
+      if (a.hasBuf) {
+        T b = first ? g : ldAs<T>(a.buf.p, a.buf.t, i) * m + damp * g;
+        stAs<T>(a.outBuf.p, a.outBuf.t, i, b);
+        g = a.nesterov ? g + m * b : b;
+      }
+      pv = pv + nlr * g;
+      stAs<T>(a.outP.p, a.outP.t, i, pv);
+    }
+    if (a.copy.p)
+      stAs<T>(a.copy.p, a.copy.t, i, ldAs<T>(a.outP.p, a.outP.t, i));
+  }
+}
+
+Status sgdKernel(KernelContext &c, Env &env) {
+  SgdArgs a;
+  a.lrAttr = c.f64("lr", 1e-3);
+  a.momentum = c.f64("momentum", 0);
+  a.dampening = c.f64("dampening", 0);
+  a.wd = c.f64("weight_decay", 0);
+  a.nesterov = c.i64("nesterov", 0) != 0;
+  Targets t = targetsOf(c, {0, 2});
+  TensorView &p = c.in(0);
+  a.p = arrOf(&p);
+  a.g = arrOf(&c.in(1));
+  a.buf = arrOf(c.opt(2));
+  a.hasBuf = c.opt(2) != nullptr;
+  a.outP = arrOf(t.dst[0]);
+  a.outBuf = arrOf(t.dst[1]);
+  a.copy = arrOf(t.copy);
+  a.lr = scalarOf(c.opt(3));
+  a.inv = scalarOf(c.opt(4));
+  a.hasInv = c.opt(4) != nullptr;
+  a.found = scalarOf(c.opt(5));
+  a.step = scalarOf(c.opt(6));
+  a.n = p.numel();
+  if (p.dtype == DType::F64)
+    sgdKernelDev<double><<<gridFor(a.n, 4), kThreads, 0, env.stream>>>(a);
+  else
+    sgdKernelDev<float><<<gridFor(a.n, 4), kThreads, 0, env.stream>>>(a);
+  MP_RT_TRY(checkLaunch(c, "sgd update"));
+  if (TensorView *step = c.opt(6)) {
+    bumpStep<<<1, 1, 0, env.stream>>>(a.step, arrOf(step), a.found,
+                                      a.found.p != nullptr);
+    MP_RT_TRY(checkLaunch(c, "step increment"));
+  }
+  return Status::success();
+}
+
+//===----------------------------------------------------------------------===//
+// adam_update / adamw_update
+//===----------------------------------------------------------------------===//
+
+struct AdamArgs {
+  Arr p, g, m, v, outP, outM, outV, copy;
+  Scalar step, lr, inv, found;
+  double lrAttr, beta1, beta2, eps, wd;
+  int decoupled, increment, hasInv;
+  int64_t n;
+};
+
+template <typename T> __global__ void adamKernelDev(AdamArgs a) {
+  __shared__ double sh[3];
+  if (threadIdx.x == 0) {
+    double t = a.step.get(0) + (a.increment ? 1 : 0);
+    double lr = a.lr.get(a.lrAttr);
+    sh[0] = lr;
+    sh[1] = 1 - pow(a.beta1, t);
+    sh[2] = 1 - pow(a.beta2, t);
+  }
+  __syncthreads();
+  bool skip = a.found.p && a.found.get(0) != 0;
+  double lr = sh[0], bc1 = sh[1], bc2 = sh[2];
+  const T stepSize = T(-(lr / bc1)), bc2Sqrt = T(sqrt(bc2));
+  const T inv = T(a.inv.get(1));
+  const T w = T(a.wd), decay = T(1 - lr * a.wd), weight = T(1 - a.beta1);
+  const T b2 = T(a.beta2), omb2 = T(1 - a.beta2), e = T(a.eps);
+  MP_GRID_STRIDE(i, a.n) {
+    T pv = ldAs<T>(a.p.p, a.p.t, i);
+    if (skip) {
+      if (a.outP.p != a.p.p)
+        stAs<T>(a.outP.p, a.outP.t, i, pv);
+      if (a.outM.p != a.m.p)
+        stAs<T>(a.outM.p, a.outM.t, i, ldAs<T>(a.m.p, a.m.t, i));
+      if (a.outV.p != a.v.p)
+        stAs<T>(a.outV.p, a.outV.t, i, ldAs<T>(a.v.p, a.v.t, i));
+    } else {
+      T g = ldAs<T>(a.g.p, a.g.t, i);
+      if (a.hasInv)
+        g = g * inv;
+      if (a.decoupled)
+        pv = pv * decay;
+      else if (a.wd != 0)
+        g = g + w * pv;
+      T m = ldAs<T>(a.m.p, a.m.t, i);
+      m = weight < T(0.5) ? m + weight * (g - m)
+                          : g - (g - m) * (T(1) - weight);
+      T v = ldAs<T>(a.v.p, a.v.t, i) * b2 + omb2 * g * g;
+      T denom = sqrt(v) / bc2Sqrt + e;
+      pv = pv + stepSize * m / denom;
+      stAs<T>(a.outP.p, a.outP.t, i, pv);
+      stAs<T>(a.outM.p, a.outM.t, i, m);
+      stAs<T>(a.outV.p, a.outV.t, i, v);
+    }
+    if (a.copy.p)
+      stAs<T>(a.copy.p, a.copy.t, i, ldAs<T>(a.outP.p, a.outP.t, i));
+  }
+}
+
+Status adamKernel(KernelContext &c, Env &env) {
+  bool isW = c.ins.kernel == "adamw_update";
+  AdamArgs a;
+  a.decoupled = c.i64("decoupled_weight_decay", isW) != 0;
+  a.increment = c.i64("increment_step", 0) != 0;
+  a.lrAttr = c.f64("lr", 1e-3);
+  a.beta1 = c.f64("beta1", 0.9);
+  a.beta2 = c.f64("beta2", 0.999);
+  a.eps = c.f64("eps", 1e-8);
+  a.wd = c.f64("weight_decay", isW ? 1e-2 : 0);
+  Targets t = targetsOf(c, {0, 2, 3});
+  TensorView &p = c.in(0);
+  a.p = arrOf(&p);
+  a.g = arrOf(&c.in(1));
+  a.m = arrOf(&c.in(2));
+  a.v = arrOf(&c.in(3));
+  a.outP = arrOf(t.dst[0]);
+  a.outM = arrOf(t.dst[1]);
+  a.outV = arrOf(t.dst[2]);
+  a.copy = arrOf(t.copy);
+  a.step = scalarOf(&c.in(4));
+  a.lr = scalarOf(c.opt(5));
+  a.inv = scalarOf(c.opt(6));
+  a.hasInv = c.opt(6) != nullptr;
+  a.found = scalarOf(c.opt(7));
+  a.n = p.numel();
+  if (p.dtype == DType::F64)
+    adamKernelDev<double><<<gridFor(a.n, 4), kThreads, 0, env.stream>>>(a);
+  else
+    adamKernelDev<float><<<gridFor(a.n, 4), kThreads, 0, env.stream>>>(a);
+  MP_RT_TRY(checkLaunch(c, "adam update"));
+  if (a.increment) {
+    bumpStep<<<1, 1, 0, env.stream>>>(a.step, arrOf(&c.in(4)), a.found,
+                                      a.found.p != nullptr);
+    MP_RT_TRY(checkLaunch(c, "step increment"));
+  }
+  return Status::success();
+}
+
+//===----------------------------------------------------------------------===//
+// all_finite, global_norm (multi-tensor)
+//===----------------------------------------------------------------------===//
+
+constexpr int kMaxTensors = 48;
+
+struct TensorList {
+  int count = 0;
+  const void *p[kMaxTensors];
+  int64_t n[kMaxTensors];
+  DType t[kMaxTensors];
+};
+
+template <typename F> void forChunks(KernelContext &c, F &&launch) {
+  TensorList l;
+  for (TensorView *v : c.operands) {
+    l.p[l.count] = v->data;
+    l.n[l.count] = v->numel();
+    l.t[l.count] = v->dtype;
+    if (++l.count == kMaxTensors) {
+      launch(l);
+      l.count = 0;
+    }
+  }
+  if (l.count)
+    launch(l);
+}
+
+__device__ __forceinline__ bool finiteBits(const void *p, DType t,
+                                           int64_t i) {
+  switch (t) {
+  case DType::F32:
+    return (static_cast<const uint32_t *>(p)[i] & 0x7F800000u) != 0x7F800000u;
+  case DType::F64:
+    return (static_cast<const uint64_t *>(p)[i] &
+            0x7FF0000000000000ull) != 0x7FF0000000000000ull;
+  case DType::F16:
+    return (static_cast<const uint16_t *>(p)[i] & 0x7C00u) != 0x7C00u;
+  default:
+    return (static_cast<const uint16_t *>(p)[i] & 0x7F80u) != 0x7F80u;
+  }
+}
+
+__global__ void allFiniteDev(TensorList l, uint8_t *y) {
+  int k = blockIdx.y;
+  const void *p = l.p[k];
+  DType t = l.t[k];
+  bool ok = true;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+       i < l.n[k] && ok; i += int64_t(blockDim.x) * gridDim.x)
+    ok = finiteBits(p, t, i);
+  if (__syncthreads_or(!ok) && threadIdx.x == 0)
+    *y = 0;
+}
+
+unsigned blocksFor(const TensorList &l) {
+  int64_t most = 1;
+  for (int i = 0; i < l.count; ++i)
+    most = std::max(most, l.n[i]);
+  return std::min<unsigned>(gridFor(most, 8), 1024u);
+}
+
+Status allFiniteKernel(KernelContext &c, Env &env) {
+  uint8_t *y = c.out(0).data;
+  MP_RT_TRY(checkCuda(c, cudaMemsetAsync(y, 1, 1, env.stream), "memset"));
+  Status st;
+  forChunks(c, [&](const TensorList &l) {
+    dim3 grid(blocksFor(l), unsigned(l.count));
+    allFiniteDev<<<grid, kThreads, 0, env.stream>>>(l, y);
+    if (st.ok())
+      st = checkLaunch(c, "finiteness check");
+  });
+  return st;
+}
+
+__global__ void sumSquaresDev(TensorList l, float *acc) {
+  __shared__ float sh[32];
+  int k = blockIdx.y;
+  float s = 0;
+  MP_GRID_STRIDE(i, l.n[k]) {
+    float v = ldAs<float>(l.p[k], l.t[k], i);
+    s += v * v;
+  }
+  s = blockSum(s, sh);
+  if (threadIdx.x == 0)
+    atomicAdd(acc, s);
+}
+
+__global__ void sqrtStore(const float *acc, void *y, DType t) {
+  stAs<float>(y, t, 0, sqrtf(*acc));
+}
+
+Status globalNormKernel(KernelContext &c, Env &env) {
+  float *acc = static_cast<float *>(env.scratch);
+  MP_RT_TRY(
+      checkCuda(c, cudaMemsetAsync(acc, 0, sizeof(float), env.stream), "memset"));
+  Status st;
+  forChunks(c, [&](const TensorList &l) {
+    dim3 grid(blocksFor(l), unsigned(l.count));
+    sumSquaresDev<<<grid, kThreads, 0, env.stream>>>(l, acc);
+    if (st.ok())
+      st = checkLaunch(c, "sum of squares");
+  });
+  MP_RT_TRY(st);
+  sqrtStore<<<1, 1, 0, env.stream>>>(acc, c.out(0).data, c.out(0).dtype);
+  return checkLaunch(c, "global norm");
+}
+
+size_t globalNormScratch(KernelContext &) { return sizeof(float); }
+
+//===----------------------------------------------------------------------===//
+// loss_scale_update
+//===----------------------------------------------------------------------===//
+
+struct ScaleArgs {
+  Scalar scale, tracker, found;
+  Arr outScale, outTracker;
+  double growth, backoff, minScale, maxScale;
+  int64_t interval;
+};
+
+__global__ void lossScaleDev(ScaleArgs a) {
+  double s = a.scale.get(0);
+  int64_t t = int64_t(a.tracker.get(0));
+  if (a.found.get(0) != 0) {
+    s = fmax(s * a.backoff, a.minScale);
+    t = 0;
+  } else {
+    t = t >= a.interval - 1 ? a.interval : t + 1;
+    if (t >= a.interval) {
+      double grown = fmin(s * a.growth, a.maxScale);
+      // Keep a scale that would overflow in the scale's dtype, as
+      // GradScaler does.
+      double stored = double(roundTo(float(grown), a.outScale.t));
+      if (a.outScale.t == DType::F64)
+        stored = grown;
+      if (isfinite(stored))
+        s = grown;
+      t = 0;
+    }
+  }
+  stAs<double>(a.outScale.p, a.outScale.t, 0, s);
+  stAs<double>(a.outTracker.p, a.outTracker.t, 0, double(t));
+}
+
+Status lossScaleUpdateKernel(KernelContext &c, Env &env) {
+  ScaleArgs a;
+  a.growth = c.f64("growth_factor", 2.0);
+  a.backoff = c.f64("backoff_factor", 0.5);
+  a.interval = c.i64("growth_interval", 2000);
+  a.minScale = c.f64("min_scale", 1.0);
+  a.maxScale = c.f64("max_scale", 16777216.0);
+  Targets t = targetsOf(c, {0, 1});
+  a.scale = scalarOf(&c.in(0));
+  a.tracker = scalarOf(&c.in(1));
+  a.found = scalarOf(&c.in(2));
+  a.outScale = arrOf(t.dst[0]);
+  a.outTracker = arrOf(t.dst[1]);
+  lossScaleDev<<<1, 1, 0, env.stream>>>(a);
+  return checkLaunch(c, "loss scale update");
+}
+
+//===----------------------------------------------------------------------===//
+// dropout
+//===----------------------------------------------------------------------===//
+
+struct DropoutArgs {
+  Arr x, y;
+  uint8_t *mask;
+  Scalar offset;
+  uint64_t seed;
+  float ratio;
+  int active;
+  int64_t n;
+};
+
+__global__ void dropoutDev(DropoutArgs a) {
+  uint64_t offset = a.offset.p ? uint64_t(int64_t(a.offset.get(0))) : 0;
+  const float scale = a.ratio < 1 ? 1.0f / (1.0f - a.ratio) : 0.0f;
+  MP_GRID_STRIDE(i, a.n) {
+    bool keep = true;
+    if (a.active)
+      keep = dropoutUniform(a.seed, offset, uint64_t(i)) >= a.ratio;
+    if (a.x.t == DType::F64) {
+      double s = a.ratio < 1 ? 1.0 / (1.0 - double(a.ratio)) : 0.0;
+      double v = ldAs<double>(a.x.p, a.x.t, i);
+      stAs<double>(a.y.p, a.y.t, i, a.active ? (keep ? v * s : 0.0) : v);
+    } else {
+      float v = ldAs<float>(a.x.p, a.x.t, i);
+      stAs<float>(a.y.p, a.y.t, i, a.active ? (keep ? v * scale : 0.0f) : v);
+    }
+    if (a.mask)
+      a.mask[i] = keep;
+  }
+}
+
+Status dropoutKernel(KernelContext &c, Env &env) {
+  DropoutArgs a;
+  a.ratio = float(c.f64("ratio", 0.5));
+  bool training = c.i64("training_mode", 0) != 0;
+  bool hasSeed = c.has("seed");
+  a.seed = uint64_t(c.i64("seed", 0));
+  if (!hasSeed)
+    a.seed = 0x9E3779B97F4A7C15ull ^ c.instructionIndex;
+  a.x = arrOf(&c.in(0));
+  a.y = arrOf(&c.out(0));
+  a.mask = c.numResults() == 2 ? c.out(1).data : nullptr;
+  a.offset = scalarOf(c.opt(1));
+  a.active = training && a.ratio != 0;
+  a.n = c.in(0).numel();
+  dropoutDev<<<gridFor(a.n, 4), kThreads, 0, env.stream>>>(a);
+  return checkLaunch(c, "dropout");
+}
+
+} // namespace
+
+void registerTrainingKernels(Registry &r) {
+  r["sgd_update"] = {sgdKernel, true, nullptr};
+  r["adam_update"] = {adamKernel, true, nullptr};
+  r["adamw_update"] = {adamKernel, true, nullptr};
+  r["all_finite"] = {allFiniteKernel, false, nullptr};
+  r["global_norm"] = {globalNormKernel, false, globalNormScratch};
+  r["loss_scale_update"] = {lossScaleUpdateKernel, true, nullptr};
+  r["dropout"] = {dropoutKernel, true, nullptr};
+}
+
+} // namespace mp::rt::cuda
