@@ -80,6 +80,12 @@ static cl::opt<bool> fuseElementwise(
     cl::desc("Fuse chains of float elementwise ops into one kernel "
              "(default true; --fuse-elementwise=false keeps one per op)"),
     cl::init(true), cl::cat(cat));
+static cl::opt<bool> noStateData(
+    "no-state-data",
+    cl::desc("Write parameters (and all-zero optimizer state) without "
+             "initial data; mp-run --init-params fills the parameters. For "
+             "shipping large benchmark programs"),
+    cl::cat(cat));
 static cl::opt<bool> emitMLIR("emit-mlir",
                               cl::desc("Print the final mp IR instead of "
                                        "writing a program"),
@@ -195,6 +201,7 @@ int main(int argc, char **argv) {
   }
   mp::RuntimeLoweringOptions loweringOptions;
   loweringOptions.fuseElementwise = fuseElementwise;
+  loweringOptions.omitStateData = noStateData;
   if (emitMLIR)
     module->print(out->os());
   else if (failed(mp::lowerToRuntime(*module, out->os(), /*text=*/false,

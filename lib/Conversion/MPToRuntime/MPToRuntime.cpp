@@ -37,6 +37,10 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/CommandLine.h"
 
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
 using namespace mlir;
 namespace rt = mp::rt;
 using mp::ConstantOp;
@@ -76,6 +80,36 @@ std::optional<rt::Role> roleOf(StringRef role) {
       .Cases("opt_state", "hyper", rt::Role::OptState)
       .Case("scaler", rt::Role::Scaler)
       .Default(std::nullopt);
+}
+
+/// Constants of at least this many bytes holding one repeated value are
+/// filled at run time (constant_of_shape) rather than stored.
+constexpr size_t kSplatFillBytes = 64 * 1024;
+
+/// The constant_of_shape `value` attribute of a constant whose elements all
+/// equal one value (a splat attribute, or stored bytes that are all zero),
+/// given its bytes in `t`; none otherwise.
+std::optional<rt::Attribute> splatFill(ConstantOp c, const rt::TensorDesc &t) {
+  bool isFloat = rt::isFloat(t.dtype);
+  if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+      dense && dense.isSplat()) {
+    Attribute v = dense.getSplatValue<Attribute>();
+    if (auto f = dyn_cast<FloatAttr>(v))
+      return rt::Attribute::ofFloat("value", f.getValueAsDouble());
+    if (auto i = dyn_cast<IntegerAttr>(v)) {
+      int64_t x = i.getType().isInteger(1)
+                      ? int64_t(i.getValue().getBoolValue())
+                      : i.getValue().getSExtValue();
+      return isFloat ? rt::Attribute::ofFloat("value", double(x))
+                     : rt::Attribute::ofInt("value", x);
+    }
+    return std::nullopt;
+  }
+  if (t.data.empty() ||
+      !std::all_of(t.data.begin(), t.data.end(), [](uint8_t b) { return !b; }))
+    return std::nullopt;
+  return isFloat ? rt::Attribute::ofFloat("value", 0.0)
+                 : rt::Attribute::ofInt("value", 0);
 }
 
 /// The packed little-endian bytes of an elements attribute.
@@ -163,6 +197,22 @@ private:
   llvm::StringMap<uint32_t> persistent; // mp.name -> tensor
   llvm::StringMap<bool> usedNames;
   DenseMap<Value, uint32_t> ids;
+  /// constant_of_shape fills not yet emitted, by result tensor: each goes
+  /// right before its first user, so the filled tensor lives no longer
+  /// than needed.
+  std::map<uint32_t, rt::Instruction> pendingFills;
+  /// Constant tensors by dtype, shape and bytes.
+  std::unordered_map<std::string, uint32_t> constants;
+
+  /// Appends `ins` to `fn`, preceded by the fills of its operands.
+  void append(rt::Function &fn, rt::Instruction ins) {
+    for (uint32_t id : ins.operands)
+      if (auto it = pendingFills.find(id); it != pendingFills.end()) {
+        fn.body.push_back(std::move(it->second));
+        pendingFills.erase(it);
+      }
+    fn.body.push_back(std::move(ins));
+  }
 };
 
 LogicalResult Lowering::convertAttrs(Operation *op, rt::Instruction &ins) {
@@ -344,7 +394,7 @@ LogicalResult Lowering::emitChain(ArrayRef<Operation *> chain,
   ins.attrs.push_back(rt::Attribute::ofInts(prefix + "args", args));
   ins.attrs.push_back(rt::Attribute::ofFloats(prefix + "alphas", alphas));
   ins.attrs.push_back(rt::Attribute::ofString(prefix + "types", types));
-  fn.body.push_back(std::move(ins));
+  append(fn, std::move(ins));
   return success();
 }
 
@@ -352,6 +402,7 @@ LogicalResult Lowering::lower(func::FuncOp func) {
   rt::Function fn;
   fn.name = func.getSymName().str();
   ids.clear();
+  pendingFills.clear();
   Block &body = func.getBody().front();
 
   for (BlockArgument arg : func.getArguments()) {
@@ -381,11 +432,20 @@ LogicalResult Lowering::lower(func::FuncOp func) {
         return failure();
       id = *t;
       persistent[name] = id;
-      if (auto init = func.getArgAttrOfType<ElementsAttr>(i, "mp.init")) {
+      bool trainable = roleAttr && roleAttr.getValue() == "param";
+      auto init = func.getArgAttrOfType<ElementsAttr>(i, "mp.init");
+      if (options.omitStateData && (trainable || (!init && *role != rt::Role::Input &&
+                                                  *role != rt::Role::Label))) {
+        // Written by the caller, or zero-filled by the loader.
+      } else if (init) {
         if (failed(bytesOf(init, program.tensors[id].data)) ||
             program.tensors[id].data.size() != program.tensors[id].numBytes())
           return func.emitError() << "mp-to-runtime: cannot read the initial "
                                      "value of '" << name << "'";
+        std::vector<uint8_t> &d = program.tensors[id].data;
+        if (options.omitStateData &&
+            std::all_of(d.begin(), d.end(), [](uint8_t b) { return !b; }))
+          d.clear(); // the loader zero-fills
       } else if (*role != rt::Role::Input && *role != rt::Role::Label) {
         // State without an initial value starts at zero.
         program.tensors[id].data.assign(program.tensors[id].numBytes(), 0);
@@ -423,9 +483,45 @@ LogicalResult Lowering::lower(func::FuncOp func) {
                           rt::Role::Constant, &op);
       if (failed(id))
         return failure();
-      if (failed(bytesOf(c.getValue(), program.tensors[*id].data)))
+      rt::TensorDesc &t = program.tensors[*id];
+      if (failed(bytesOf(c.getValue(), t.data)))
         return op.emitError("mp-to-runtime: cannot read constant data");
+      // Equal constants (every layer's copy of a causal mask) share one
+      // read-only tensor, across functions too.
+      std::string key = std::to_string(int(t.dtype)) + ":";
+      for (int64_t d : t.shape)
+        key += std::to_string(d) + ",";
+      key.append(t.data.begin(), t.data.end());
+      if (auto it = constants.find(key); it != constants.end()) {
+        assert(*id + 1 == program.tensors.size() && "the newest tensor");
+        program.tensors.pop_back();
+        ids[c.getResult()] = it->second;
+        continue;
+      }
       ids[c.getResult()] = *id;
+      // A large constant of one repeated value (the zeros a gather's
+      // gradient scatters into) is filled on the device by
+      // constant_of_shape instead of being stored in the program.
+      std::optional<rt::Attribute> fill = splatFill(c, t);
+      if (fill && t.data.size() >= kSplatFillBytes) {
+        t.role = rt::Role::Transient;
+        t.data.clear();
+        std::vector<uint8_t> dims;
+        for (int64_t d : t.shape)
+          for (int b = 0; b < 8; ++b)
+            dims.push_back(uint8_t(uint64_t(d) >> (8 * b)));
+        uint32_t shapeId = program.addTensor(
+            uniqueName(t.name + ".shape"), rt::DType::I64,
+            {int64_t(t.shape.size())}, rt::Role::Constant, std::move(dims));
+        rt::Instruction fillIns;
+        fillIns.kernel = "constant_of_shape";
+        fillIns.operands = {shapeId};
+        fillIns.results = {*id};
+        fillIns.attrs.push_back(*fill);
+        pendingFills[*id] = std::move(fillIns);
+      } else {
+        constants[key] = *id;
+      }
       continue;
     }
     if (!op.getDialect() || !isa<MPDialect>(op.getDialect()))
@@ -489,7 +585,7 @@ LogicalResult Lowering::lower(func::FuncOp func) {
     }
     if (failed(convertAttrs(&op, ins)))
       return failure();
-    fn.body.push_back(std::move(ins));
+    append(fn, std::move(ins));
   }
 
   for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
@@ -506,7 +602,7 @@ LogicalResult Lowering::lower(func::FuncOp func) {
     copy.kernel = "identity";
     copy.operands = {ids.lookup(v)};
     copy.results = {*out};
-    fn.body.push_back(std::move(copy));
+    append(fn, std::move(copy));
     fn.outputs.push_back(*out);
   }
   program.functions.push_back(std::move(fn));

@@ -22,6 +22,12 @@ struct RuntimeLoweringOptions {
   /// fused_elementwise instruction: one pass over memory and no
   /// intermediate tensors, with each step still rounded to its own dtype.
   bool fuseElementwise = true;
+  /// Write trainable parameters (mp.role "param", not buffers) and state
+  /// that starts at zero without initial data: the loader zero-fills them
+  /// and the caller writes the parameters (mp-run --init-params). Keeps
+  /// programs of large models small, e.g. to ship a benchmark to a GPU
+  /// machine.
+  bool omitStateData = false;
 };
 
 /// Lowers every public function of `module` and serializes the program
