@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -64,6 +65,17 @@ memory.
                           "forward.logits", or the first rank-2 f32 output)
   --labels NAME           input holding the class labels (default: "y", or
                           the only integer input)
+  --init-params STD       overwrite every parameter with N(0, STD^2) random
+                          values (--seed); for programs compiled with
+                          mp-compile --no-state-data
+  --bench W               benchmark: W untimed warm-up steps, then --steps
+                          steps each followed by a device synchronisation,
+                          timed one by one; prints the median ms/step,
+                          throughput and device memory, and reads the loss
+                          only after the last step; then enqueues --steps
+                          more without waiting and reports the host time
+                          of enqueuing one step (enqueue_ms) against the
+                          time per step (pipelined_ms)
   --list                  list the program's tensors and functions, then exit
   -h, --help              this text
 
@@ -74,7 +86,8 @@ Exit status: 0 on success, 1 on any error (the message names the tensor).
 
 struct Options {
   std::string program, device = "cpu", function;
-  long steps = 1, every = 0, intHigh = 10, batch = 0;
+  long steps = 1, every = 0, intHigh = 10, batch = 0, bench = -1;
+  double initStd = -1;
   unsigned seed = 0;
   bool synthetic = false, print = false, list = false, eval = false;
   std::string logits, labels, evalFile;
@@ -116,6 +129,16 @@ Options parseArgs(int argc, char **argv) {
       if (!parseLong(value(), n) || n < 0)
         die("--steps needs a non-negative integer");
       o.steps = n;
+    } else if (a == "--bench") {
+      if (!parseLong(value(), n) || n < 0)
+        die("--bench needs a non-negative number of warm-up steps");
+      o.bench = n;
+    } else if (a == "--init-params") {
+      std::string v = value();
+      char *end = nullptr;
+      o.initStd = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !(o.initStd >= 0))
+        die("--init-params needs a non-negative standard deviation");
     } else if (a == "--every") {
       if (!parseLong(value(), n) || n < 1)
         die("--every needs a positive integer");
@@ -283,8 +306,86 @@ double scalarValue(const mp_tensor_info &t, const std::vector<uint8_t> &b,
 
 } // namespace
 
+/// --bench: warm-up steps, then steps timed one by one (each followed by a
+/// synchronisation, as torch.cuda.Event timing does), median reported.
+int benchmark(mp_context *ctx, const Options &o, const std::string &fn,
+              std::vector<Feed> &feeds, const mp_tensor_info *loss) {
+  auto step = [&](long i) {
+    for (auto &f : feeds)
+      if (f.batches > 1) {
+        int64_t b = i % f.batches;
+        check(ctx,
+              mp_rt_write_tensor(ctx, f.info.name,
+                                 f.data.data() + size_t(b) * f.info.num_bytes,
+                                 f.info.num_bytes),
+              std::string("binding '") + f.info.name + "'");
+      }
+    check(ctx, mp_rt_run(ctx, fn.c_str()),
+          "step " + std::to_string(i) + " of '" + fn + "'");
+  };
+  for (long i = 0; i < o.bench; ++i)
+    step(i);
+  check(ctx, mp_rt_synchronize(ctx), "warm-up");
+  std::vector<double> ms;
+  for (long i = 0; i < o.steps; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    step(o.bench + i);
+    check(ctx, mp_rt_synchronize(ctx), "step " + std::to_string(i));
+    ms.push_back(std::chrono::duration<double, std::milli>(
+                     std::chrono::steady_clock::now() - t0)
+                     .count());
+  }
+  if (ms.empty())
+    die("--bench needs --steps >= 1");
+  // The same steps enqueued back to back: on an asynchronous backend the
+  // host returns long before the device finishes, which shows that a step
+  // holds no host synchronisation.
+  // enqueue_ms: the host time of the first of them, from an idle device
+  // (later ones may wait for room in the launch queue).
+  auto t0 = std::chrono::steady_clock::now();
+  double enqueueMs = 0;
+  for (long i = 0; i < o.steps; ++i) {
+    step(o.bench + o.steps + i);
+    if (i == 0)
+      enqueueMs = std::chrono::duration<double, std::milli>(
+                      std::chrono::steady_clock::now() - t0)
+                      .count();
+  }
+  check(ctx, mp_rt_synchronize(ctx), "pipelined steps");
+  double pipelinedMs = std::chrono::duration<double, std::milli>(
+                           std::chrono::steady_clock::now() - t0)
+                           .count() /
+                       double(o.steps);
+  std::sort(ms.begin(), ms.end());
+  double median = ms[ms.size() / 2];
+  int64_t batch = !feeds.empty() && feeds[0].info.rank > 0
+                      ? feeds[0].info.shape[0]
+                      : 0;
+  uint64_t device = 0;
+  mp_rt_device_memory(ctx, &device);
+  double l = NAN;
+  if (loss) {
+    std::vector<uint8_t> buf(loss->num_bytes);
+    check(ctx, mp_rt_read_tensor(ctx, loss->name, buf.data(), buf.size()),
+          "reading the loss");
+    l = scalarValue(*loss, buf, 0);
+  }
+  std::printf("{\"device\": \"%s\", \"function\": \"%s\", \"steps\": %ld, "
+              "\"warmup\": %ld, \"ms\": %.3f, \"ms_min\": %.3f, "
+              "\"ms_max\": %.3f, \"batch\": %lld, \"samples_per_s\": %.0f, "
+              "\"device_mib\": %.1f, \"loss\": %.6g, "
+              "\"enqueue_ms\": %.4f, \"pipelined_ms\": %.3f}\n",
+              mp_rt_backend(ctx), fn.c_str(), o.steps, o.bench, median,
+              ms.front(), ms.back(), (long long)batch,
+              batch / median * 1e3, double(device) / (1 << 20), l, enqueueMs,
+              pipelinedMs);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   Options o = parseArgs(argc, argv);
+  if (o.bench >= 0 && o.steps < 1)
+    die("--bench needs --steps >= 1");
   mp_context *ctx = nullptr;
   mp_status s = mp_rt_create_context(o.device.c_str(), &ctx);
   if (s != MP_OK)
@@ -327,6 +428,20 @@ int main(int argc, char **argv) {
                                                             : functions[0];
   else if (!has(fn))
     die("no function '" + fn + "' in the program");
+
+  if (o.initStd >= 0) {
+    std::mt19937_64 prng(o.seed + 0x5eed);
+    std::normal_distribution<float> normal(0.0f, float(o.initStd));
+    for (auto &t : tensors) {
+      if (t.role != MP_ROLE_PARAM || t.dtype != MP_DTYPE_F32)
+        continue;
+      std::vector<float> v(size_t(t.num_elements));
+      for (float &x : v)
+        x = normal(prng);
+      check(ctx, mp_rt_write_tensor(ctx, t.name, v.data(), t.num_bytes),
+            std::string("initializing '") + t.name + "'");
+    }
+  }
 
   // Bind inputs.
   std::map<std::string, mp::npy::Array> files;
@@ -461,9 +576,20 @@ int main(int argc, char **argv) {
   };
   // A progress bar when stderr is a terminal (never in logs or pipes).
   bool progress = isatty(STDERR_FILENO) && o.steps > 1;
+  // A feed of one batch is bound once: the device keeps it between steps.
+  for (auto &f : feeds)
+    if (f.batches == 1)
+      check(ctx,
+            mp_rt_write_tensor(ctx, f.info.name, f.data.data(),
+                               f.info.num_bytes),
+            std::string("binding '") + f.info.name + "'");
+  if (o.bench >= 0)
+    return benchmark(ctx, o, fn, feeds, loss);
   auto start = std::chrono::steady_clock::now();
   for (long step = 0; step < o.steps; ++step) {
     for (auto &f : feeds) {
+      if (f.batches == 1)
+        continue;
       int64_t b = step % f.batches;
       check(ctx,
             mp_rt_write_tensor(ctx, f.info.name,
