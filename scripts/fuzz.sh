@@ -23,10 +23,10 @@ work="$build/fuzz"
 mkdir -p "$work/seeds" "$work/crashes"
 /usr/bin/python3 fuzz/make_corpus.py "$root" "$build/bin" "$work/seeds"
 
-# See scripts/sanitize.sh for allow_user_poisoning=0.
-export ASAN_OPTIONS="allow_user_poisoning=0:${ASAN_OPTIONS:-}"
+# Leaks count as failures here (the built-in defaults turn them off for
+# the tools: fuzz/sanitizer_defaults.c).
+export ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}"
 export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-22/bin/llvm-symbolizer
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 status=0
 for t in "${targets[@]}"; do
   mkdir -p "$work/corpus/$t"

@@ -17,6 +17,12 @@ export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 # and our code disagrees with the libraries.
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-sanitize=vptr"
 san="$san -fsanitize=fuzzer-no-link -fno-omit-frame-pointer"
+# Default sanitizer options, linked into every executable.
+mkdir -p "$build"
+if [ ! -f "$build/sanitizer_defaults.o" ] ||
+   [ fuzz/sanitizer_defaults.c -nt "$build/sanitizer_defaults.o" ]; then
+  clang-22 -c -O1 fuzz/sanitizer_defaults.c -o "$build/sanitizer_defaults.o"
+fi
 if [ ! -f "$build/build.ninja" ]; then
   cmake -G Ninja -S "$root" -B "$build" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -26,6 +32,7 @@ if [ ! -f "$build/build.ninja" ]; then
     -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
     -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
     -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit \
+    -DCMAKE_EXE_LINKER_FLAGS="$build/sanitizer_defaults.o" \
     -DMP_RT_CUDA=OFF -DMP_BUILD_FUZZERS=ON >/dev/null
 fi
 # Only what the tests and fuzzers run (not bench or anything else).
@@ -35,15 +42,9 @@ targets=(mp-opt mp-translate mp-compile mp-run
 ninja -C "$build" -j "${MP_JOBS:-2}" "${targets[@]}"
 [ "${MP_ASAN_BUILD_ONLY:-0}" = 1 ] && exit 0
 
-# allow_user_poisoning=0: LLVM's BumpPtrAllocator poisons its slabs from
-# header code inlined into our (instrumented) objects and unpoisons them in
-# the uninstrumented libLLVM: mixed, that reports false use-after-poison.
-# Leaks: Debian's uninstrumented libraries (and protobuf's static
-# descriptors) keep memory until exit, so the tools run without leak
-# checking; the fuzzers (scripts/fuzz.sh) check for leaks per input.
-export ASAN_OPTIONS="allow_user_poisoning=0:detect_leaks=0:${ASAN_OPTIONS:-}"
+# The sanitizer options are built in (fuzz/sanitizer_defaults.c: no user
+# poisoning, no leak checking); ASAN_OPTIONS / UBSAN_OPTIONS add to them.
 export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-22/bin/llvm-symbolizer
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 # Tells test/lit.cfg.py that the tools are sanitized (feature "asan").
 export MP_SANITIZED=1
 status=0
