@@ -19,3 +19,9 @@
 // attributes, constraints) now runs before type inference.
 // RUN: not mp-translate --import-onnx %S/Inputs/onnx-maxpool-no-kernel-shape.onnx 2>&1 | FileCheck %s --check-prefix=MAXPOOL
 // MAXPOOL: error: node 'MaxPool_0' (MaxPool): 'mp.max_pool' op requires attribute 'kernel_shape'
+
+// Reshape to [3, 127, 2^57 - 1]: the product of the requested dims
+// overflowed int64 in type inference (UBSan: signed integer overflow).
+// test/Fuzz/shape-arithmetic.onnxtxt covers the same class by hand.
+// RUN: not mp-translate --import-onnx %S/Inputs/onnx-reshape-overflow.onnx 2>&1 | FileCheck %s --check-prefix=RESHAPE
+// RESHAPE: error: node 'Reshape_2' (Reshape): shape [3,127,144115188075855871] has too many elements
