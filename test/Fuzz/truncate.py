@@ -25,11 +25,12 @@ import sys
 import onnx.parser
 
 bindir, src, tmp = sys.argv[1:4]
-MAX_CUTS = 160
+EVERY_BYTE = 1024  # files up to this size are cut at every byte
+MAX_CUTS = 160     # larger ones at about this many offsets
 
 
 def offsets(size):
-    if size <= MAX_CUTS:
+    if size <= EVERY_BYTE:
         return list(range(size))
     stride = max(1, (size - 64) // (MAX_CUTS - 64))
     return sorted(set(list(range(64)) + list(range(64, size, stride))))
