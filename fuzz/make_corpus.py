@@ -8,6 +8,8 @@ test material, into OUT/{onnx,policy,mpb}:
   policy  the policy files under test/ and a few hand-written edits
   mpb     programs compiled by BIN/mp-compile from the onnx seeds (f32 and
           AMP, several optimizers)
+  npy     numpy arrays as .npy (first byte 1) and .npz (first byte 0), the
+          selector byte of fuzz/npy_fuzzer.cpp
 
 usage: make_corpus.py REPO BIN OUT   (run with a Python that has onnx)
 """
@@ -16,13 +18,16 @@ import os
 import subprocess
 import sys
 
+import io
+
+import numpy as np
 import onnx
 import onnx.parser
 
 
 def main():
     repo, bindir, out = sys.argv[1:4]
-    dirs = {k: os.path.join(out, k) for k in ("onnx", "policy", "mpb")}
+    dirs = {k: os.path.join(out, k) for k in ("onnx", "policy", "mpb", "npy")}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
 
@@ -93,8 +98,26 @@ def main():
                 n += 1
             elif os.path.exists(dst):
                 os.remove(dst)
-    print("corpus: %d onnx, %d policy, %d mpb" %
-          tuple(len(os.listdir(dirs[k])) for k in ("onnx", "policy", "mpb")))
+    # Arrays: each dtype mp-run reads, a scalar, an empty one, an archive.
+    arrays = {
+        "f32": np.arange(12, dtype=np.float32).reshape(3, 4),
+        "f16": np.ones((2, 2), np.float16), "f64": np.zeros(3),
+        "i64": np.arange(4, dtype=np.int64), "i32": np.int32(7),
+        "i8": np.zeros((0, 3), np.int8), "u8": np.arange(5, dtype=np.uint8),
+        "bool": np.array([True, False]),
+    }
+    for name, a in arrays.items():
+        buf = io.BytesIO()
+        np.save(buf, a)
+        with open(os.path.join(dirs["npy"], name + ".npy"), "wb") as f:
+            f.write(b"\x01" + buf.getvalue())
+    buf = io.BytesIO()
+    np.savez(buf, x=arrays["f32"], y=arrays["i64"])
+    with open(os.path.join(dirs["npy"], "xy.npz"), "wb") as f:
+        f.write(b"\x00" + buf.getvalue())
+    print("corpus: %d onnx, %d policy, %d mpb, %d npy" %
+          tuple(len(os.listdir(dirs[k]))
+                for k in ("onnx", "policy", "mpb", "npy")))
 
 
 if __name__ == "__main__":

@@ -2,20 +2,21 @@
 # Builds the fuzz targets (in build-asan/, through scripts/sanitize.sh) and
 # runs each on its seed corpus for SECONDS (default 60): mp-fuzz-onnx (ONNX
 # importer), mp-fuzz-policy (autocast policy files), mp-fuzz-mpb (runtime
-# .mpb loader and CPU interpreter). Fails if any target finds a crash, a
+# .mpb loader and CPU interpreter), mp-fuzz-npy (mp-run's .npy/.npz
+# reader). Fails if any target finds a crash, a
 # sanitizer report, a leak, a timeout (10 s per input) or an input that
 # needs more than 2 GiB; the input is left in build-asan/fuzz/crashes/.
 # Seeds come from the repo's own test models (fuzz/make_corpus.py); inputs
 # the fuzzers find are kept in build-asan/fuzz/corpus/ between runs.
 # docs/Reliability.md.
-#   usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (TARGET: onnx policy mpb)
+#   usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (onnx policy mpb npy)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(onnx policy mpb)
+[ ${#targets[@]} -gt 0 ] || targets=(onnx policy mpb npy)
 build="${MP_ASAN_BUILD_DIR:-$root/build-asan}"
 MP_ASAN_BUILD_ONLY=1 bash scripts/sanitize.sh
 

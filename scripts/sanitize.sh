@@ -38,7 +38,7 @@ fi
 # Only what the tests and fuzzers run (not bench or anything else).
 targets=(mp-opt mp-translate mp-compile mp-run
          mp_rt_tests mp_rt_make_affine_relu mpb_run
-         mp-fuzz-onnx mp-fuzz-policy mp-fuzz-mpb)
+         mp-fuzz-onnx mp-fuzz-policy mp-fuzz-mpb mp-fuzz-npy)
 ninja -C "$build" -j "${MP_JOBS:-2}" "${targets[@]}"
 [ "${MP_ASAN_BUILD_ONLY:-0}" = 1 ] && exit 0
 
