@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The demo: set up, build, then train the bundled digits MLP (exported from
 # PyTorch by python/gen_models.py; 8x8 digits from Debian's python3-sklearn)
-# on the CPU runtime, in f32 and in mixed precision (f16 with f32 master
-# weights and dynamic loss scaling) side by side:
+# in f32 and in mixed precision (f16 with f32 master weights and dynamic loss
+# scaling) side by side, on the CUDA runtime when this machine has a GPU (and
+# the build has the CUDA backend), else on the CPU runtime
+# (MP_DEMO_DEVICE=cpu|cuda chooses):
 #  1. the precision decisions autocast made, and why;
 #  2. both loss curves;
 #  3. both test accuracies.
@@ -43,9 +45,19 @@ print(f"  ops: {t['ops']}, low-precision FLOPs: {100 * t['low_precision_flop_fra
       f"casts: {t.get('casts', '?')}")
 PY
 
+# The CUDA backend when one step runs there (a GPU and a CUDA build).
+device=${MP_DEMO_DEVICE:-}
+if [ -z "$device" ]; then
+  device=cpu
+  if "$bin/mp-run" "$tmp/f16.mpb" --device cuda --inputs "$tmp/digits/train.npz" \
+       --steps 1 >/dev/null 2>&1; then
+    device=cuda
+  fi
+fi
+
 for p in f32 f16; do
   echo
-  echo "== 2/3. training in $p: $steps AdamW steps, batch 64, then the test accuracy"
-  "$bin/mp-run" "$tmp/$p.mpb" --inputs "$tmp/digits/train.npz" --steps "$steps" \
-    --every $((steps / 8)) --eval "$tmp/digits/test.npz"
+  echo "== 2/3. training in $p on $device: $steps AdamW steps, batch 64, then the test accuracy"
+  "$bin/mp-run" "$tmp/$p.mpb" --device "$device" --inputs "$tmp/digits/train.npz" \
+    --steps "$steps" --every $((steps / 8)) --eval "$tmp/digits/test.npz"
 done

@@ -18,7 +18,8 @@
 // out of range), naming its instruction. MP_CUDA_GRAPHS=0 runs the steps
 // eagerly instead (debugging); MP_CUDA_PROFILE=1 runs them eagerly between
 // CUDA events and prints, when the context is destroyed, the device time
-// spent in each kernel (the per-kernel breakdown of docs/Performance.md).
+// spent in each kernel (the per-kernel breakdown of docs/Performance.md),
+// and MP_CUDA_PROFILE=2 splits it by operand shapes.
 //
 //===----------------------------------------------------------------------===//
 #include "../common/Backend.h"
@@ -158,7 +159,8 @@ public:
              "device attribute");
     const char *g = std::getenv("MP_CUDA_GRAPHS");
     const char *prof = std::getenv("MP_CUDA_PROFILE");
-    profile = prof && std::string(prof) == "1";
+    profile = prof && (std::string(prof) == "1" || std::string(prof) == "2");
+    profileShapes = prof && std::string(prof) == "2";
     useGraphs = !(g && std::string(g) == "0") && !profile;
     return Status::success();
   }
@@ -402,6 +404,10 @@ private:
         std::string key = s.ins->kernel;
         if (!s.operands.empty() && s.operands[0])
           key += std::string(" ") + dtypeName(s.operands[0]->dtype);
+        if (profileShapes) // MP_CUDA_PROFILE=2: operand shapes too
+          for (TensorView *o : s.operands)
+            if (o)
+              key += " " + cpu::shapeStr(o->shape);
         pending.push_back({key, ev[0], ev[1]});
       }
       if (!st.ok()) {
@@ -445,10 +451,10 @@ private:
     double total = 0;
     for (auto &r : rows)
       total += r.second.first;
-    std::fprintf(stderr, "mp cuda profile: %-32s %8s %12s %7s\n", "kernel",
+    std::fprintf(stderr, "mp cuda profile: %-40s %8s %12s %7s\n", "kernel",
                  "calls", "total ms", "share");
     for (auto &r : rows)
-      std::fprintf(stderr, "mp cuda profile: %-32s %8ld %12.3f %6.1f%%\n",
+      std::fprintf(stderr, "mp cuda profile: %-40s %8ld %12.3f %6.1f%%\n",
                    r.first.c_str(), r.second.second, r.second.first,
                    total > 0 ? 100 * r.second.first / total : 0.0);
   }
@@ -516,7 +522,7 @@ private:
   uint8_t *device = nullptr, *scratch = nullptr;
   size_t deviceBytes = 0, kernelScratchBytes = 0;
   size_t lastFunction = 0;
-  bool useGraphs = true, profile = false;
+  bool useGraphs = true, profile = false, profileShapes = false;
   std::vector<long> runCount;
   std::vector<Timed> pending;
   std::map<std::string, std::pair<double, long>> profileTotals;

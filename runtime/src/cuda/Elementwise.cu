@@ -282,53 +282,284 @@ __device__ __forceinline__ void store8(void *p, DType t, int64_t v,
     q[k] = r.w[k];
 }
 
-/// 8 elements per thread with vector loads and stores: every leaf has the
-/// result's shape (bit set in g.direct) or is a single element, and every
-/// pointer is aligned to 8 elements.
-template <typename T, typename I> __global__ void chainKernelVec(ChainArgs g) {
+/// One step over 8 elements: the op is chosen once, then a tight unrolled
+/// loop; uncommon ops go through applyStep per element.
+template <typename T>
+__device__ __forceinline__ void applyStep8(const Step &st, const T (&a)[8],
+                                           const T (&b)[8], const T (&c)[8],
+                                           T (&o)[8], const ChainArgs &g) {
+#define MP_EW8(expr)                                                           \
+  _Pragma("unroll") for (int j = 0; j < 8; ++j) {                              \
+    T x = a[j], y = b[j], z = c[j];                                            \
+    (void)y;                                                                   \
+    (void)z;                                                                   \
+    o[j] = (expr);                                                             \
+  }                                                                            \
+  return;
+  constexpr bool isF = std::is_floating_point<T>::value;
+  switch (st.op) {
+  case kAdd:
+    MP_EW8(x + y)
+  case kSub:
+    MP_EW8(x - y)
+  case kMul:
+    MP_EW8(x * y)
+  case kCopy:
+    MP_EW8(x)
+  case kScale:
+    MP_EW8(x * T(st.alpha))
+  case kWhere:
+    MP_EW8(x != T(0) ? y : z)
+  case kGt:
+    MP_EW8(T(x > y))
+  case kLt:
+    MP_EW8(T(x < y))
+  case kEq:
+    MP_EW8(T(x == y))
+  case kNeg:
+    MP_EW8(T(0) - x)
+  default:
+    if (isF && st.op == kDiv) {
+      MP_EW8(x / y)
+    }
+    break;
+  }
+#undef MP_EW8
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+    o[j] = applyStep<T>(st, a[j], b[j], c[j], g);
+}
+
+/// Converts 8 raw elements of dtype t to T (one switch, unrolled loops, so
+/// everything stays in registers).
+template <typename T>
+__device__ __forceinline__ void convert8(const Raw8 &r, DType t, T (&o)[8]) {
+  switch (t) {
+  case DType::F32: {
+    const float *x = reinterpret_cast<const float *>(r.w);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      o[j] = T(x[j]);
+    break;
+  }
+  case DType::F16: {
+    const __half *x = reinterpret_cast<const __half *>(r.w);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      o[j] = T(__half2float(x[j]));
+    break;
+  }
+  case DType::BF16: {
+    const __nv_bfloat16 *x = reinterpret_cast<const __nv_bfloat16 *>(r.w);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      o[j] = T(__bfloat162float(x[j]));
+    break;
+  }
+  case DType::F64: {
+    const double *x = reinterpret_cast<const double *>(r.w);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      o[j] = T(x[j]);
+    break;
+  }
+  case DType::I64: {
+    const int64_t *x = reinterpret_cast<const int64_t *>(r.w);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      o[j] = T(x[j]);
+    break;
+  }
+  case DType::I32: {
+    const int32_t *x = reinterpret_cast<const int32_t *>(r.w);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      o[j] = T(x[j]);
+    break;
+  }
+  case DType::I8: {
+    const int8_t *x = reinterpret_cast<const int8_t *>(r.w);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      o[j] = T(x[j]);
+    break;
+  }
+  default: { // u8, bool
+    const uint8_t *x = reinterpret_cast<const uint8_t *>(r.w);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      o[j] = T(x[j]);
+    break;
+  }
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ void pack8(const T (&v)[8], DType t, Raw8 &r) {
+  switch (t) {
+  case DType::F32: {
+    float *x = reinterpret_cast<float *>(r.w);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      x[j] = float(v[j]);
+    break;
+  }
+  case DType::F16: {
+    __half *x = reinterpret_cast<__half *>(r.w);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      x[j] = __float2half_rn(float(v[j]));
+    break;
+  }
+  case DType::BF16: {
+    __nv_bfloat16 *x = reinterpret_cast<__nv_bfloat16 *>(r.w);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      x[j] = __float2bfloat16_rn(float(v[j]));
+    break;
+  }
+  default:
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      stAs<T>(r.w, t, j, v[j]);
+    break;
+  }
+}
+
+/// p ? x : y. For float an explicit selp, so the compiler cannot turn a
+/// chain of selects by leaf index back into an indexed (local-memory) load.
+template <typename T> __device__ __forceinline__ T select(bool p, T x, T y) {
+  if constexpr (std::is_same<T, float>::value) {
+    float r;
+    asm("{\n\t.reg .pred q;\n\tsetp.ne.u32 q, %3, 0;\n\t"
+        "selp.f32 %0, %1, %2, q;\n\t}"
+        : "=f"(r)
+        : "f"(x), "f"(y), "r"(unsigned(p)));
+    return r;
+  } else {
+    return p ? x : y;
+  }
+}
+
+/// Loads leaf K (and, recursively, the following ones) for the vector
+/// path; recursion keeps every index a compile-time constant.
+template <typename T, int K, int NL>
+__device__ __forceinline__ void loadLeaf(const ChainArgs &g, int64_t v,
+                                         const int64_t (&boff)[NL],
+                                         T (&leaf)[NL][8]) {
+  if constexpr (K < NL) {
+    if ((g.direct >> K) & 1 || (g.rowContiguous >> K) & 1) {
+      Raw8 raw;
+      load8(g.leaf[K], g.leafType[K], (g.direct >> K) & 1 ? v : boff[K] / 8,
+            raw);
+      convert8<T>(raw, g.leafType[K], leaf[K]);
+    } else {
+      T x = ldAs<T>(g.leaf[K], g.leafType[K],
+                    (g.scalar >> K) & 1 ? 0 : boff[K]);
+#pragma unroll
+      for (int j = 0; j < 8; ++j)
+        leaf[K][j] = x;
+    }
+    loadLeaf<T, K + 1, NL>(g, v, boff, leaf);
+  }
+}
+
+/// 8 elements per thread with vector loads and stores, for chains over NL
+/// leaves: every leaf has the result's shape (bit set in g.direct), is a
+/// single element, or is broadcast with innermost stride 1 (read as 8
+/// contiguous elements) or 0 (one element repeated); every pointer is
+/// aligned to 8 elements. NL is a template parameter so the leaves live in
+/// registers.
+template <typename T, typename I, int NL, bool Simple>
+__global__ void chainKernelVec(ChainArgs g) {
   const int64_t nv = g.n / 8;
   MP_GRID_STRIDE(v, nv) {
-    T leaf[kMaxLeaves][8];
-    int64_t boff[kMaxLeaves];
-    bcastOffsets<I>(g, I(v * 8), boff);
-#pragma unroll 1
-    for (int k = 0; k < g.numLeaves; ++k) {
-      // A broadcast leaf whose innermost stride is 1 reads 8 contiguous
-      // elements at an offset that is a multiple of 8; one whose innermost
-      // stride is 0 repeats a single element.
-      bool contiguous = (g.direct >> k) & 1 || (g.rowContiguous >> k) & 1;
-      if (contiguous) {
-        Raw8 raw;
-        load8(g.leaf[k], g.leafType[k], (g.direct >> k) & 1 ? v : boff[k] / 8,
-              raw);
+    T leaf[NL][8];
+    int64_t boff[NL];
 #pragma unroll
-        for (int j = 0; j < 8; ++j)
-          leaf[k][j] = ldAs<T>(&raw, g.leafType[k], j);
-      } else {
-        T x = ldAs<T>(g.leaf[k], g.leafType[k],
-                      (g.scalar >> k) & 1 ? 0 : boff[k]);
+    for (int k = 0; k < NL; ++k)
+      boff[k] = 0;
+    uint32_t bmask = ~(g.direct | g.scalar) & ((1u << NL) - 1);
+    if (bmask) {
+      I i = I(v * 8);
+      for (int d = g.bc.rank - 1; d >= 0; --d) {
+        I size = I(g.bc.shape[d]);
+        I q = i / size;
+        I c = i - q * size;
+        i = q;
 #pragma unroll
-        for (int j = 0; j < 8; ++j)
-          leaf[k][j] = x;
+        for (int k = 0; k < NL; ++k)
+          if ((bmask >> k) & 1)
+            boff[k] += int64_t(c) * g.bc.stride[k][d];
       }
     }
-    Raw8 out;
+    loadLeaf<T, 0, NL>(g, v, boff, leaf);
+    // Steps outside, elements inside: every array index is a compile-time
+    // constant, so nothing leaves the registers.
+    T out[8];
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      T prev = T(0);
-#pragma unroll 1
-      for (int s = 0; s < g.numSteps; ++s) {
-        const Step &st = g.steps[s];
-        T a = st.a < 0 ? prev : leaf[st.a][j];
-        T b = st.b < 0 ? prev : leaf[st.b][j];
-        T c = st.c < 0 ? prev : leaf[st.c][j];
-        prev = applyStep<T>(st, a, b, c, g);
-        if constexpr (std::is_same<T, float>::value)
-          prev = roundTo(prev, st.round);
+    for (int j = 0; j < 8; ++j)
+      out[j] = T(0);
+    if constexpr (Simple) {
+      // One step over leaves 0, 1, 2 in order (every unfused kernel): no
+      // argument selection at all.
+      constexpr int B = NL > 1 ? 1 : 0, C = NL > 2 ? 2 : B;
+      applyStep8<T>(g.steps[0], leaf[0], leaf[B], leaf[C], out, g);
+    } else
+    for (int s = 0; s < g.numSteps; ++s) {
+      const Step st = g.steps[s];
+      T a[8], b[8], c[8];
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        a[j] = b[j] = c[j] = out[j];
+#pragma unroll
+        for (int k = 0; k < NL; ++k) {
+          a[j] = select(st.a == k, leaf[k][j], a[j]);
+          b[j] = select(st.b == k, leaf[k][j], b[j]);
+          c[j] = select(st.c == k, leaf[k][j], c[j]);
+        }
       }
-      stAs<T>(&out, g.outType, j, prev);
+      applyStep8<T>(st, a, b, c, out, g);
+      if constexpr (std::is_same<T, float>::value)
+        if (st.round != DType::F32) {
+#pragma unroll
+          for (int j = 0; j < 8; ++j)
+            out[j] = roundTo(out[j], st.round);
+        }
     }
-    store8(g.out, g.outType, v, out);
+    Raw8 raw;
+    pack8<T>(out, g.outType, raw);
+    store8(g.out, g.outType, v, raw);
+  }
+}
+
+template <typename T, typename I, int NL>
+void launchVecN(const ChainArgs &g, unsigned grid, cudaStream_t stream) {
+  const Step &s0 = g.steps[0];
+  bool simple = g.numSteps == 1 && s0.a == 0 &&
+                s0.b == (NL > 1 ? 1 : 0) && (NL < 3 || s0.c == 2) &&
+                s0.round == DType::F32;
+  if (simple)
+    chainKernelVec<T, I, NL, true><<<grid, kThreads, 0, stream>>>(g);
+  else
+    chainKernelVec<T, I, NL, false><<<grid, kThreads, 0, stream>>>(g);
+}
+
+template <typename T, typename I>
+void launchVec(const ChainArgs &g, unsigned grid, cudaStream_t stream) {
+  switch (g.numLeaves) {
+  case 1:
+    launchVecN<T, I, 1>(g, grid, stream);
+    break;
+  case 2:
+    launchVecN<T, I, 2>(g, grid, stream);
+    break;
+  case 3:
+    launchVecN<T, I, 3>(g, grid, stream);
+    break;
+  default:
+    launchVecN<T, I, 4>(g, grid, stream);
+    break;
   }
 }
 
@@ -379,7 +610,8 @@ struct Launch {
     auto aligned8 = [](const void *p, DType t) {
       return uintptr_t(p) % (8 * dtypeSize(t)) == 0;
     };
-    bool vec = aligned8(y.data, y.dtype) && y.numel() >= 8;
+    bool vec = aligned8(y.data, y.dtype) && y.numel() >= 8 &&
+               leaves.size() <= 4;
     for (size_t k = 0; k < leaves.size(); ++k) {
       g.leaf[k] = leaves[k]->data;
       g.leafType[k] = leaves[k]->dtype;
@@ -429,15 +661,15 @@ struct Launch {
       switch (comp) {
       case Compute::Float:
         if (small)
-          chainKernelVec<float, uint32_t><<<grid, kThreads, 0, env.stream>>>(g);
+          launchVec<float, uint32_t>(g, grid, env.stream);
         else
-          chainKernelVec<float, int64_t><<<grid, kThreads, 0, env.stream>>>(g);
+          launchVec<float, int64_t>(g, grid, env.stream);
         break;
       case Compute::Double:
-        chainKernelVec<double, int64_t><<<grid, kThreads, 0, env.stream>>>(g);
+        launchVec<double, int64_t>(g, grid, env.stream);
         break;
       case Compute::Int:
-        chainKernelVec<int64_t, int64_t><<<grid, kThreads, 0, env.stream>>>(g);
+        launchVec<int64_t, int64_t>(g, grid, env.stream);
         break;
       }
       MP_RT_TRY(checkLaunch(c, "vectorised elementwise"));
@@ -617,17 +849,21 @@ Op chainOp(int kind, int code) {
 
 Status launchChain(KernelContext &c, Env &env, const cpu::ElementwiseChain &ch,
                    const TensorView *fed, TensorView &y) {
+  // The fed product (an epilogue's) is leaf 0, so a one-step epilogue
+  // reads its leaves in order and takes the simplest vector kernel.
   Launch l;
+  int shift = fed ? 1 : 0;
+  if (fed)
+    l.addLeaf(fed);
   for (size_t i = 0; i < ch.numLeaves; ++i)
     l.addLeaf(&c.in(ch.first + i));
-  int fedLeaf = fed ? l.addLeaf(fed) : -1;
   for (size_t s = 0; s < ch.kind.size(); ++s) {
     auto arg = [&](int64_t a) -> int {
       if (a == -2)
         return 0;
       if (a == -1)
-        return s == 0 ? fedLeaf : -1;
-      return int(a);
+        return s == 0 ? 0 : -1; // step 0 reads the product (leaf 0)
+      return int(a) + shift;
     };
     Op op = chainOp(ch.kind[s], ch.code[s]);
     l.add(op, arg(ch.args[2 * s]), arg(ch.args[2 * s + 1]), 0,

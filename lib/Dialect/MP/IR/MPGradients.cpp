@@ -379,7 +379,12 @@ LogicalResult grad(ReluOp op, GradBuilder &g, Grads gs, Out out) {
   Value x = op.getX();
   if (!isFloatValue(x))
     return success();
-  Value pos = GreaterOp::create(g.b, x, g.scalar(eltOf(x), 0.0));
+  // y > 0 exactly where x > 0 (NaN gives false either way). Reading the
+  // result, which the next layer keeps for its own gradient anyway, lets
+  // the input die after the forward relu (or never materialise, fused into
+  // the producing matmul's epilogue).
+  Value y = op.getY();
+  Value pos = GreaterOp::create(g.b, y, g.scalar(eltOf(y), 0.0));
   out[0] = g.select(pos, gs[0]);
   return success();
 }

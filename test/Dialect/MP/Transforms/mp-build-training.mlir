@@ -159,3 +159,23 @@ func.func @forward(%idx: tensor<2x3xi64> {mp.name = "idx", mp.role = "input"},
   %loss, %lp = mp.softmax_cross_entropy_loss %r, %y : (tensor<6x5xf32>, tensor<6xi64>) -> (tensor<f32>, tensor<6x5xf32>) loc("/SoftmaxCrossEntropyLoss")
   return %loss : tensor<f32>
 }
+
+// -----
+
+// ReLU's gradient masks with the ReLU's result (y > 0 exactly where x > 0),
+// so the pre-activation is not kept alive for the backward pass.
+// CHECK-LABEL: func.func @train_step
+// CHECK: %[[H:.*]] = mp.add %{{.*}}, %{{.*}} :
+// CHECK: %[[R:.*]] = mp.relu %[[H]] :
+// CHECK: %[[Z:.*]] = mp.constant dense<0.000000e+00> : tensor<f32>
+// CHECK: %[[POS:.*]] = mp.greater %[[R]], %[[Z]] :
+// CHECK: mp.where %[[POS]], %{{.*}}, %{{.*}} :
+// CHECK-NOT: mp.greater %[[H]]
+func.func @forward(%x: tensor<4xf32> {mp.name = "x", mp.role = "input"},
+                   %b: tensor<4xf32> {mp.name = "b", mp.role = "param", mp.init = dense<0.5> : tensor<4xf32>})
+    -> (tensor<f32> {mp.name = "loss"}) {
+  %h = mp.add %x, %b : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %r = mp.relu %h : (tensor<4xf32>) -> tensor<4xf32>
+  %l = mp.reduce_sum %r {keepdims = 0 : i64} : (tensor<4xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
