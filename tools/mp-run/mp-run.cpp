@@ -699,6 +699,7 @@ int main(int argc, char **argv) {
           std::string("reading '") + t->name + "'");
     return scalarValue(*t, buf, 0);
   };
+  bool hostBackend = std::strcmp(mp_rt_backend(ctx), "cpu") == 0;
   // A progress bar when stderr is a terminal (never in logs or pipes).
   bool progress = isatty(STDERR_FILENO) && o.steps > 1;
   // A feed of one batch is bound once: the device keeps it between steps.
@@ -730,8 +731,12 @@ int main(int argc, char **argv) {
     if (skippedStep)
       ++skippedSteps;
     // A non-finite loss on a step that updated the state poisons every
-    // later step: stop and say which parameters it reached.
-    if (loss && !o.allowNonfinite && !skippedStep) {
+    // later step: stop and say which parameters it reached. The cpu backend
+    // is checked every step; an asynchronous one (cuda) only where the loss
+    // is read anyway, so that steps stay free of host synchronisation.
+    bool printStep = (step + 1) % every == 0 || step + 1 == o.steps;
+    if (loss && !o.allowNonfinite && !skippedStep &&
+        (hostBackend || printStep)) {
       double l = readScalar(loss);
       if (!std::isfinite(l)) {
         std::string bad = nonFiniteParams(ctx, tensors);
