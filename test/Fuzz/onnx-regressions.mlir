@@ -25,3 +25,10 @@
 // test/Fuzz/shape-arithmetic.onnxtxt covers the same class by hand.
 // RUN: not mp-translate --import-onnx %S/Inputs/onnx-reshape-overflow.onnx 2>&1 | FileCheck %s --check-prefix=RESHAPE
 // RESHAPE: error: node 'Reshape_2' (Reshape): shape [3,127,144115188075855871] has too many elements
+
+// Range with a hugely negative element count ((limit - start) / delta =
+// -1e60): converting it to int64 was undefined behaviour (UBSan: outside
+// the range of representable values). An empty range now has 0 elements
+// whatever its count; here the declared output then disagrees.
+// RUN: not mp-translate --import-onnx %S/Inputs/onnx-range-negative-count.onnx 2>&1 | FileCheck %s --check-prefix=RANGE
+// RANGE: error: graph output 'y' is declared 'tensor<1xf32>' but computes 'tensor<0xf32>'

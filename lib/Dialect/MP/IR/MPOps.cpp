@@ -1150,7 +1150,8 @@ MP_INFER(RangeOp) {
     // int64 would be undefined behaviour).
     if (!(count < double(kMaxShapeValue)))
       return fail(loc, "range has too many elements");
-    n = std::max<int64_t>(0, (int64_t)count);
+    // An empty range (count <= 0, however negative) has no elements.
+    n = count > 0 ? (int64_t)count : 0;
   }
   out.push_back(tensor({n}, getElementTypeOrSelf(a.getStart())));
   return success();
