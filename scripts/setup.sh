@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything mp needs on a fresh Debian 12 machine. Idempotent: running it again
 # installs nothing new. Needs root (or sudo) for apt.
-#   apt : LLVM/MLIR 22, ONNX + protobuf, build tools, Debian's Python test packages
+#   apt : LLVM/MLIR 22, ONNX + protobuf, build tools, Debian's Python test packages,
+#         clang-22 + its runtimes (ASan/UBSan/libFuzzer: scripts/sanitize.sh, fuzz.sh)
 #   pip : onnxruntime, into .venv (a venv over Debian's python3 that also sees the
 #         python3-* packages: torch 1.13, onnx 1.12, numpy, sklearn)
 set -euo pipefail
@@ -9,6 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 pkgs=(cmake ninja-build ccache g++ git
       llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools lld-22
+      clang-22 libclang-rt-22-dev
       libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
       libgtest-dev
       python3 python3-venv python3-numpy python3-onnx python3-torch python3-sklearn)

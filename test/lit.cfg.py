@@ -30,6 +30,11 @@ tool_dirs = [config.mp_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["mp-opt", "mp-translate", "mp-compile", "mp-run"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
+# scripts/sanitize.sh runs the suite against ASan+UBSan tools (build-asan/):
+# feature "asan", for the few tests that cannot run there (each says why).
+if os.environ.get("MP_SANITIZED"):
+    config.available_features.add("asan")
+
 # Tests that need Debian's libonnx-testdata or PyTorch declare REQUIRES.
 if os.path.isdir("/usr/share/libonnx-testdata/data/node"):
     config.available_features.add("onnx-testdata")

@@ -159,6 +159,12 @@ std::string readNpz(const std::string &path,
   std::string err = readFile(path, z);
   if (!err.empty())
     return err;
+  return parseNpz(z, path, out);
+}
+
+std::string parseNpz(const std::vector<uint8_t> &z, const std::string &path,
+                     std::map<std::string, Array> &out) {
+  std::string err;
   size_t pos = 0;
   while (pos + 4 <= z.size() && le32(&z[pos]) == 0x04034b50) {
     if (pos + 30 > z.size())

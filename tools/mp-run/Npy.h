@@ -27,6 +27,9 @@ std::string parseNpy(const uint8_t *data, size_t size, Array &out);
 std::string readNpy(const std::string &path, Array &out);
 /// Reads every member of an .npz archive, keyed without the ".npy" suffix.
 std::string readNpz(const std::string &path, std::map<std::string, Array> &out);
+/// Parses an .npz archive image; `path` names it in messages.
+std::string parseNpz(const std::vector<uint8_t> &z, const std::string &path,
+                     std::map<std::string, Array> &out);
 
 std::vector<uint8_t> encodeNpy(const Array &a);
 /// Writes an .npz archive (stored members).

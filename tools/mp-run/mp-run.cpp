@@ -22,6 +22,7 @@
 #include <cstring>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,11 +77,26 @@ memory.
                           more without waiting and reports the host time
                           of enqueuing one step (enqueue_ms) against the
                           time per step (pipelined_ms)
+  --check-numerics[=nan|inf]
+                          stop at the first instruction whose result holds
+                          NaN or inf (default both) and name it: index,
+                          kernel and ONNX node (cpu backend only; slow)
+  --allow-nonfinite       run on NaN/inf in inputs or parameters and on a
+                          NaN/inf loss (default: stop with an error naming
+                          the tensor and the step)
+  --max-tensor-bytes N    refuse a program with a tensor of more than N
+                          bytes (default 16 GiB), checked before anything
+                          is allocated
+  --max-total-bytes N     refuse a program whose tensors and arena need more
+                          than N bytes in all (default 64 GiB)
   --list                  list the program's tensors and functions, then exit
   -h, --help              this text
 
 An input file with more rows than the tensor's first dim is a dataset: step
 s uses rows [s*B, (s+1)*B) modulo the number of whole batches.
+Before running, the parameters and every batch of every input are checked
+for NaN/inf; after each step, the loss (a NaN/inf loss of a step the loss
+scaler did not skip stops the run and names the non-finite parameters).
 Exit status: 0 on success, 1 on any error (the message names the tensor).
 )";
 
@@ -90,6 +106,9 @@ struct Options {
   double initStd = -1;
   unsigned seed = 0;
   bool synthetic = false, print = false, list = false, eval = false;
+  bool allowNonfinite = false;
+  int checkNumerics = 0;                          // MP_CHECK_* flags
+  uint64_t maxTensorBytes = 0, maxTotalBytes = 0; // 0: the runtime's default
   std::string logits, labels, evalFile;
   std::map<std::string, std::string> inputFiles;
   std::vector<std::string> npzFiles;
@@ -165,6 +184,19 @@ Options parseArgs(int argc, char **argv) {
       o.npzFiles.push_back(value());
     else if (a == "--synthetic")
       o.synthetic = true;
+    else if (a == "--check-numerics" || a == "--check-numerics=all")
+      o.checkNumerics = MP_CHECK_NAN | MP_CHECK_INF;
+    else if (a == "--check-numerics=nan")
+      o.checkNumerics = MP_CHECK_NAN;
+    else if (a == "--check-numerics=inf")
+      o.checkNumerics = MP_CHECK_INF;
+    else if (a == "--max-tensor-bytes" || a == "--max-total-bytes") {
+      if (!parseLong(value(), n) || n < 1)
+        die(a + " needs a positive number of bytes");
+      (a == "--max-tensor-bytes" ? o.maxTensorBytes : o.maxTotalBytes) =
+          uint64_t(n);
+    } else if (a == "--allow-nonfinite")
+      o.allowNonfinite = true;
     else if (a == "--print")
       o.print = true;
     else if (a == "--list")
@@ -304,6 +336,73 @@ double scalarValue(const mp_tensor_info &t, const std::vector<uint8_t> &b,
   return 0;
 }
 
+/// NaN/inf elements among `n` values of `t`'s dtype at `data`.
+struct NonFinite {
+  int64_t count = 0, first = -1;
+  double value = 0;
+};
+
+NonFinite findNonFinite(const mp_tensor_info &t, const uint8_t *data,
+                        int64_t n) {
+  NonFinite r;
+  if (t.dtype != MP_DTYPE_F32 && t.dtype != MP_DTYPE_F64 &&
+      t.dtype != MP_DTYPE_F16 && t.dtype != MP_DTYPE_BF16)
+    return r;
+  size_t width = t.dtype == MP_DTYPE_F64 ? 8 : t.dtype == MP_DTYPE_F32 ? 4 : 2;
+  std::vector<uint8_t> one(width);
+  for (int64_t i = 0; i < n; ++i) {
+    std::memcpy(one.data(), data + size_t(i) * width, width);
+    double v = scalarValue(t, one, 0);
+    if (!std::isfinite(v)) {
+      if (r.first < 0) {
+        r.first = i;
+        r.value = v;
+      }
+      ++r.count;
+    }
+  }
+  return r;
+}
+
+std::string nonFiniteStr(const NonFinite &nf) {
+  char v[32];
+  std::snprintf(v, sizeof v, "%g", nf.value);
+  return std::to_string(nf.count) + " non-finite value" +
+         (nf.count == 1 ? "" : "s") + " (first: element " +
+         std::to_string(nf.first) + " = " + v + ")";
+}
+
+const char *kAllowHint = "; pass --allow-nonfinite to run anyway";
+
+/// The parameters holding NaN/inf ("'w' (3 non-finite values ...)"), or "".
+std::string nonFiniteParams(mp_context *ctx,
+                            const std::vector<mp_tensor_info> &tensors) {
+  std::string out;
+  std::vector<uint8_t> buf;
+  std::set<std::string> params;
+  for (auto &t : tensors)
+    if (t.role == MP_ROLE_PARAM)
+      params.insert(t.name);
+  for (auto &t : tensors) {
+    if (t.role != MP_ROLE_PARAM)
+      continue;
+    // "<param>.new" is the updated value mp-compile aliases onto <param>:
+    // the same memory, reported once.
+    std::string name = t.name;
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".new") == 0 &&
+        params.count(name.substr(0, name.size() - 4)))
+      continue;
+    buf.resize(t.num_bytes);
+    check(ctx, mp_rt_read_tensor(ctx, t.name, buf.data(), buf.size()),
+          std::string("reading '") + t.name + "'");
+    NonFinite nf = findNonFinite(t, buf.data(), t.num_elements);
+    if (nf.count)
+      out += std::string(out.empty() ? "" : ", ") + "parameter '" + t.name +
+             "' has " + nonFiniteStr(nf);
+  }
+  return out;
+}
+
 } // namespace
 
 /// --bench: warm-up steps, then steps timed one by one (each followed by a
@@ -390,8 +489,13 @@ int main(int argc, char **argv) {
   mp_status s = mp_rt_create_context(o.device.c_str(), &ctx);
   if (s != MP_OK)
     die("device '" + o.device + "': " + mp_rt_last_error(nullptr));
+  check(ctx, mp_rt_set_limits(ctx, o.maxTensorBytes, o.maxTotalBytes),
+        "limits");
   check(ctx, mp_rt_load_program_file(ctx, o.program.c_str()),
         "cannot load '" + o.program + "'");
+  if (o.checkNumerics)
+    check(ctx, mp_rt_set_check_numerics(ctx, o.checkNumerics),
+          "--check-numerics");
 
   int32_t nt = 0, nf = 0;
   check(ctx, mp_rt_num_tensors(ctx, &nt), "tensors");
@@ -544,6 +648,27 @@ int main(int argc, char **argv) {
         (known.empty() ? "none" : known) + ")");
   }
 
+  // Garbage in, garbage out: refuse NaN/inf in the data and the weights.
+  if (!o.allowNonfinite) {
+    std::string bad = nonFiniteParams(ctx, tensors);
+    if (!bad.empty())
+      die(bad + " before step 1" + kAllowHint);
+    for (auto &f : feeds)
+      for (int64_t b = 0; b < f.batches; ++b) {
+        NonFinite nf =
+            findNonFinite(f.info, f.data.data() + size_t(b) * f.info.num_bytes,
+                          f.info.num_elements);
+        if (!nf.count)
+          continue;
+        std::string where = f.batches > 1 ? " in batch " + std::to_string(b) +
+                                                " (first used at step " +
+                                                std::to_string(b + 1) + ")"
+                                          : " (used from step 1)";
+        die("input '" + std::string(f.info.name) + "' has " + nonFiniteStr(nf) +
+            where + kAllowHint);
+      }
+  }
+
   const mp_tensor_info *loss = nullptr, *scale = nullptr, *skipped = nullptr;
   // The loss: "<fn>.loss", else the function's only scalar float output.
   const mp_tensor_info *scalarOut = nullptr;
@@ -574,6 +699,7 @@ int main(int argc, char **argv) {
           std::string("reading '") + t->name + "'");
     return scalarValue(*t, buf, 0);
   };
+  bool hostBackend = std::strcmp(mp_rt_backend(ctx), "cpu") == 0;
   // A progress bar when stderr is a terminal (never in logs or pipes).
   bool progress = isatty(STDERR_FILENO) && o.steps > 1;
   // A feed of one batch is bound once: the device keeps it between steps.
@@ -598,11 +724,31 @@ int main(int argc, char **argv) {
             std::string("binding '") + f.info.name + "'");
     }
     check(ctx, mp_rt_run(ctx, fn.c_str()),
-          "step " + std::to_string(step) + " of '" + fn + "'");
+          "step " + std::to_string(step + 1) + " of '" + fn + "'");
     if (!feeds.empty() && feeds[0].info.rank > 0)
       samples += feeds[0].info.shape[0];
-    if (skipped && readScalar(skipped) != 0)
+    bool skippedStep = skipped && readScalar(skipped) != 0;
+    if (skippedStep)
       ++skippedSteps;
+    // A non-finite loss on a step that updated the state poisons every
+    // later step: stop and say which parameters it reached. The cpu backend
+    // is checked every step; an asynchronous one (cuda) only where the loss
+    // is read anyway, so that steps stay free of host synchronisation.
+    bool printStep = (step + 1) % every == 0 || step + 1 == o.steps;
+    if (loss && !o.allowNonfinite && !skippedStep &&
+        (hostBackend || printStep)) {
+      double l = readScalar(loss);
+      if (!std::isfinite(l)) {
+        std::string bad = nonFiniteParams(ctx, tensors);
+        die("step " + std::to_string(step + 1) + " of '" + fn +
+            "': the loss is " + (std::isnan(l) ? "NaN" : "infinite") +
+            (bad.empty() ? std::string(" (the parameters are still finite)")
+                         : "; after it, " + bad) +
+            "; rerun with --check-numerics to find the first instruction "
+            "producing it" +
+            kAllowHint);
+      }
+    }
     if (progress) {
       int done = int(40 * (step + 1) / o.steps);
       std::fprintf(stderr, "\r[%-40.*s] %ld/%ld", done,
@@ -661,6 +807,13 @@ int main(int argc, char **argv) {
         die("--eval: input '" + std::string(t.name) + "' " + err);
       f.batches = a.shape[0] / t.shape[0];
       f.data.resize(size_t(f.batches) * t.num_bytes);
+      if (!o.allowNonfinite) {
+        NonFinite nf =
+            findNonFinite(t, f.data.data(), f.batches * t.num_elements);
+        if (nf.count)
+          die("--eval: input '" + std::string(t.name) + "' has " +
+              nonFiniteStr(nf) + kAllowHint);
+      }
       feeds.push_back(std::move(f));
     }
     std::string evalFn = "forward";

@@ -18,7 +18,10 @@
 // - each other SSA value is a transient tensor, placed in one arena by the
 //   runtime's memory planner (first fit over live ranges);
 // - a result with `mp.updates = i` writes argument i's tensor in place; other
-//   results are output tensors named "<function>.<mp.name>" the caller reads.
+//   results are output tensors named "<function>.<mp.name>" the caller reads;
+// - every instruction records the ONNX node it comes from (the first NameLoc
+//   of its op's location; a fused chain: its last named op) as an attribute
+//   `name`, which runtime errors and numerics checking report.
 // Shapes must be static. Validation is the runtime's own (validateProgram),
 // so whatever this writes, the runtime accepts.
 //
@@ -269,6 +272,27 @@ LogicalResult Lowering::convertAttrs(Operation *op, rt::Instruction &ins) {
 }
 
 /// A statically shaped f32/f16/bf16 tensor: what fused steps operate on.
+/// The ONNX node name of a location: its first NameLoc (generated backward
+/// ops have a FusedLoc naming their forward op), or "".
+static std::string nodeName(Location loc) {
+  std::string name;
+  loc->walk([&](Location l) {
+    if (auto n = dyn_cast<NameLoc>(l)) {
+      name = n.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return name;
+}
+
+/// Records `op`'s node name on `ins` (attribute `name`).
+static void addNodeName(Operation *op, rt::Instruction &ins) {
+  std::string name = nodeName(op->getLoc());
+  if (!name.empty())
+    ins.attrs.push_back(rt::Attribute::ofString("name", std::move(name)));
+}
+
 static bool isStaticFloatTensor(Type t) {
   auto rt = dyn_cast<RankedTensorType>(t);
   Type e = rt ? rt.getElementType() : Type();
@@ -394,6 +418,12 @@ LogicalResult Lowering::emitChain(ArrayRef<Operation *> chain,
   ins.attrs.push_back(rt::Attribute::ofInts(prefix + "args", args));
   ins.attrs.push_back(rt::Attribute::ofFloats(prefix + "alphas", alphas));
   ins.attrs.push_back(rt::Attribute::ofString(prefix + "types", types));
+  // The chain's last named op: the node whose value the instruction makes.
+  for (Operation *op : llvm::reverse(chain))
+    if (!nodeName(op->getLoc()).empty()) {
+      addNodeName(op, ins);
+      break;
+    }
   append(fn, std::move(ins));
   return success();
 }
@@ -585,6 +615,7 @@ LogicalResult Lowering::lower(func::FuncOp func) {
     }
     if (failed(convertAttrs(&op, ins)))
       return failure();
+    addNodeName(&op, ins);
     append(fn, std::move(ins));
   }
 

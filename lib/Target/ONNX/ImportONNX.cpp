@@ -18,6 +18,11 @@
 // Errors never assert: each one names the node, its op type and the reason,
 // and the caller gets a null module.
 //
+// Hostile models: every tensor type the importer makes (graph values,
+// initializers, inferred op results) is checked against the rank and byte
+// limits of ImportOptions before anything of that size exists; the number
+// of imported nodes and the nesting of function calls are bounded too.
+//
 //===----------------------------------------------------------------------===//
 
 #include "mp/Target/ONNX/ImportONNX.h"
@@ -29,12 +34,13 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/Support/ManagedStatic.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ManagedStatic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Regex.h"
 #include "llvm/Support/SourceMgr.h"
@@ -42,6 +48,7 @@
 #include "onnx/defs/parser.h"
 
 #include <functional>
+#include <utility>
 
 using namespace mlir;
 using namespace mp;
@@ -74,6 +81,32 @@ struct NodeCtx {
   int64_t opset;
 };
 
+/// The operand counts `OpTy` accepts ([min, max]) from its ODS traits, so
+/// that type inference never sees too few or too many operands.
+struct OperandCounts {
+  unsigned min = 0, max = ~0u;
+};
+template <typename OpTy, size_t... N>
+constexpr OperandCounts operandCountsImpl(std::index_sequence<N...>) {
+  OperandCounts r;
+  if constexpr (OpTy::template hasTrait<OpTrait::ZeroOperands>())
+    r.min = r.max = 0;
+  else if constexpr (OpTy::template hasTrait<OpTrait::OneOperand>())
+    r.min = r.max = 1;
+  ((OpTy::template hasTrait<OpTrait::NOperands<N + 2>::template Impl>()
+        ? (void)(r.min = r.max = unsigned(N + 2))
+        : (void)0),
+   ...);
+  ((OpTy::template hasTrait<OpTrait::AtLeastNOperands<N + 1>::template Impl>()
+        ? (void)(r.min = unsigned(N + 1))
+        : (void)0),
+   ...);
+  return r;
+}
+template <typename OpTy> constexpr OperandCounts operandCounts() {
+  return operandCountsImpl<OpTy>(std::make_index_sequence<8>());
+}
+
 class Importer;
 using Handler = std::function<LogicalResult(Importer &, NodeCtx &)>;
 LogicalResult importGradient(Importer &im, NodeCtx &n);
@@ -105,6 +138,38 @@ public:
     return failure();
   }
 
+  /// Checks a tensor type against the rank and byte limits; "" when within.
+  std::string checkType(Type type) {
+    auto rt = dyn_cast<RankedTensorType>(type);
+    if (!rt)
+      return "";
+    if (rt.getRank() > opts.maxRank)
+      return "rank " + std::to_string(rt.getRank()) + " exceeds the limit " +
+             std::to_string(opts.maxRank) + " (--onnx-max-rank)";
+    Type elt = rt.getElementType();
+    int64_t bytes = elt.isIntOrFloat()
+                        ? std::max<int64_t>(1, elt.getIntOrFloatBitWidth() / 8)
+                        : 1;
+    for (int64_t d : rt.getShape()) {
+      if (ShapedType::isDynamic(d))
+        continue;
+      if (d < 0 || __builtin_mul_overflow(bytes, d, &bytes))
+        return "tensor of " + typeStr(type) + " is too large";
+    }
+    if (bytes > opts.maxTensorBytes)
+      return "tensor of " + typeStr(type) + " needs " + std::to_string(bytes) +
+             " bytes, over the limit " + std::to_string(opts.maxTensorBytes) +
+             " (--onnx-max-tensor-bytes)";
+    return "";
+  }
+
+  static std::string typeStr(Type t) {
+    std::string s;
+    llvm::raw_string_ostream os(s);
+    t.print(os);
+    return s;
+  }
+
   /// Builds `OpTy` from operands and attributes, inferring the result types,
   /// folds it, and binds its results to the node's outputs.
   template <typename OpTy>
@@ -112,6 +177,11 @@ public:
                      ArrayRef<NamedAttribute> attrs) {
     if (failed(checkAttrs<OpTy>(n, attrs)))
       return failure();
+    constexpr OperandCounts counts = operandCounts<OpTy>();
+    if (operands.size() < counts.min || operands.size() > counts.max)
+      return error(
+          n, (counts.min == counts.max ? "expects " : "expects at least ") +
+                 Twine(counts.min) + " inputs, got " + Twine(operands.size()));
     OperationState state(n.loc, OpTy::getOperationName());
     state.addOperands(operands);
     auto &props = state.getOrAddProperties<typename OpTy::Properties>();
@@ -134,6 +204,15 @@ public:
         else
           OpTy::populateDefaultProperties(state.name, props);
       }
+      // Required attributes and attribute constraints, before type
+      // inference reads them (a missing kernel_shape was a null deref).
+      if (!what) {
+        typename OpTy::Adaptor adaptor(state.operands,
+                                       DictionaryAttr::get(ctx, attrs),
+                                       state.getRawProperties(), state.regions);
+        if (failed(adaptor.verify(n.loc)))
+          what = "invalid attributes";
+      }
       SmallVector<Type> types;
       if (!what && failed(OpTy::inferReturnTypes(
                        ctx, n.loc, state.operands,
@@ -144,7 +223,26 @@ public:
     }
     if (what)
       return fail(n, diag.empty() ? what : diag);
+    // Nothing of an absurd size is created (or folded into a constant).
+    for (auto [i, t] : llvm::enumerate(state.types))
+      if (std::string e = checkType(t); !e.empty())
+        return error(n, "result " + Twine(i) + ": " + e);
     Operation *op = b.create(state);
+    // The op's own verifier (optional operands given twice, attribute
+    // ranges...): an invalid op never reaches the module.
+    {
+      ScopedDiagnosticHandler capture(ctx, [&](Diagnostic &d) {
+        if (diag.empty())
+          diag = d.str();
+        return success();
+      });
+      if (failed(verify(op, /*verifyRecursively=*/false)))
+        what = "invalid op";
+    }
+    if (what) {
+      op->erase();
+      return fail(n, diag.empty() ? what : diag);
+    }
     SmallVector<Value> results(op->getResults());
     SmallVector<Value> folded;
     if (succeeded(b.tryFold(op, folded)) && !folded.empty()) {
@@ -285,6 +383,10 @@ private:
   /// Symbolic dims given a value (ImportOptions::batch): dim_param -> value.
   llvm::StringMap<int64_t> pinnedDims;
   int64_t unnamed = 0;
+  /// Nodes imported so far (ImportOptions::maxNodes).
+  int64_t nodeCount = 0;
+  /// Function calls being inlined (ImportOptions::maxFunctionDepth).
+  int64_t functionDepth = 0;
 };
 
 //===----------------------------------------------------------------------===//
@@ -627,7 +729,7 @@ LogicalResult importPreviewTraining(Importer &im, NodeCtx &n) {
   StringRef type = n.node.op_type();
   unsigned groups = llvm::StringSwitch<unsigned>(type)
                         .Case("Adam", 4)
-                        .Cases("Adagrad", "Momentum", 3)
+                        .Cases({"Adagrad", "Momentum"}, 3)
                         .Default(0);
   if (!groups)
     return im.error(n, "unsupported op of ai.onnx.preview.training (Adam, "
@@ -650,10 +752,27 @@ LogicalResult importPreviewTraining(Importer &im, NodeCtx &n) {
     return im.nameLoc(n.name + "/" + std::to_string(counter++));
   };
   Value R = n.inputs[0], T = n.inputs[1];
+  auto isScalar = [](Value v) {
+    auto t = cast<RankedTensorType>(v.getType());
+    return t.getRank() == 0 || (t.getRank() == 1 && t.getDimSize(0) == 1);
+  };
   if (!isa<FloatType>(getElementTypeOrSelf(R)) ||
-      !getElementTypeOrSelf(T).isInteger(64))
+      !getElementTypeOrSelf(T).isInteger(64) || !isScalar(R) || !isScalar(T))
     return im.error(n, "R must be a float scalar and T an int64 scalar");
   unsigned count = (n.inputs.size() - 2) / groups;
+  // Every tensor of an update has X's type: the expansion's elementwise ops
+  // then never broadcast (and their types always infer).
+  for (unsigned i = 0; i < count; ++i) {
+    Type xType = n.inputs[2 + i].getType();
+    auto xt = cast<RankedTensorType>(xType);
+    if (!isa<FloatType>(xt.getElementType()) || !xt.hasStaticShape())
+      return im.error(n, "X must be a floating-point tensor of static shape");
+    for (unsigned g = 1; g < groups; ++g)
+      if (n.inputs[2 + g * count + i].getType() != xType)
+        return im.error(n, "input " + Twine(2 + g * count + i) +
+                               " does not have the type of its X (input " +
+                               Twine(2 + i) + ")");
+  }
   SmallVector<SmallVector<Value>> outs(groups - 1);
   // Attributes are read once (takeAttr marks them consumed).
   double alpha = 0, beta = 0, eps = 0, norm = 0, post = 0, decay = 0;
@@ -871,8 +990,9 @@ FailureOr<Attribute> Importer::convertAttr(NodeCtx &n,
       named.set_name(n.name);
       t = &named;
     }
-    ElementsAttr v = io::tensorToAttr(ctx, *t, externalDir,
-                                      opts.resourceThreshold, err);
+    ElementsAttr v =
+        io::tensorToAttr(ctx, *t, externalDir, opts.resourceThreshold, err,
+                         opts.maxTensorBytes, opts.maxRank);
     if (!v) {
       (void)error(n, "attribute '" + a.name() + "': " + err);
       return failure();
@@ -919,7 +1039,18 @@ FailureOr<Type> Importer::convertValueType(const onnx::ValueInfoProto &vi) {
                    : pinned != pinnedDims.end() ? pinned->second
                                                 : ShapedType::kDynamic);
   }
-  return Type(RankedTensorType::get(dims, elt));
+  if (dims.size() > (size_t)opts.maxRank) {
+    emitError(loc) << "graph value '" << vi.name() << "' has rank "
+                   << dims.size() << ", over the limit " << opts.maxRank
+                   << " (--onnx-max-rank)";
+    return failure();
+  }
+  Type type = RankedTensorType::get(dims, elt);
+  if (std::string e = checkType(type); !e.empty()) {
+    emitError(loc) << "graph value '" << vi.name() << "': " << e;
+    return failure();
+  }
+  return type;
 }
 
 bool Importer::isParam(const onnx::TensorProto &t) {
@@ -954,6 +1085,11 @@ LogicalResult Importer::inlineFunction(const onnx::FunctionProto &fn,
                            "' imports unsupported default-domain opset " +
                            Twine(fnOpset) + " (supported: " +
                            Twine(kMinOpset) + " to " + Twine(kMaxOpset) + ")");
+  if (functionDepth >= opts.maxFunctionDepth)
+    return error(call, "function calls nest deeper than " +
+                           Twine(opts.maxFunctionDepth) +
+                           " (a recursive function?) (--onnx-max-function-"
+                           "depth)");
   Scope inner;
   for (int i = 0; i < fn.input_size(); ++i)
     if (i < (int)call.inputs.size() && call.inputs[i])
@@ -963,12 +1099,15 @@ LogicalResult Importer::inlineFunction(const onnx::FunctionProto &fn,
   scope = &inner;
   opset = fnOpset;
   std::string prefix = call.name + "/";
+  ++functionDepth;
   for (const auto &node : fn.node())
     if (failed(importNode(node, prefix, &call.node))) {
       scope = outer;
       opset = outerOpset;
+      --functionDepth;
       return failure();
     }
+  --functionDepth;
   scope = outer;
   opset = outerOpset;
   for (int i = 0; i < call.node.output_size(); ++i) {
@@ -984,6 +1123,23 @@ LogicalResult Importer::inlineFunction(const onnx::FunctionProto &fn,
   return success();
 }
 
+/// The ONNX type of the attributes that handlers read by name (the same in
+/// every op that has them), or nullopt for others (checked by the op).
+static std::optional<onnx::AttributeProto::AttributeType>
+expectedAttrType(StringRef name) {
+  using AP = onnx::AttributeProto;
+  return llvm::StringSwitch<std::optional<AP::AttributeType>>(name)
+      .Cases({"axis", "num_outputs", "to", "value_int"}, AP::INT)
+      .Cases({"split", "value_ints"}, AP::INTS)
+      .Case("mode", AP::STRING)
+      .Case("value", AP::TENSOR)
+      .Case("value_floats", AP::FLOATS)
+      .Cases({"value_float", "alpha", "beta", "epsilon", "norm_coefficient",
+              "norm_coefficient_post", "decay_factor"},
+             AP::FLOAT)
+      .Default(std::nullopt);
+}
+
 LogicalResult Importer::importNode(const onnx::NodeProto &node,
                                    StringRef prefix,
                                    const onnx::NodeProto *caller) {
@@ -992,6 +1148,10 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node,
     name = node.op_type() + "_" + std::to_string(unnamed++);
   name = prefix.str() + name;
   NodeCtx n{node, name, nameLoc(name), {}, {}, {}, opset};
+  if (++nodeCount > opts.maxNodes)
+    return error(n, "the model has more than " + Twine(opts.maxNodes) +
+                        " nodes, counting inlined function bodies "
+                        "(--onnx-max-nodes)");
 
   for (const std::string &in : node.input()) {
     if (in.empty()) {
@@ -1029,6 +1189,15 @@ LogicalResult Importer::importNode(const onnx::NodeProto &node,
       if (!attr)
         continue; // Unset reference: the attribute takes its default.
     }
+    // Handlers read these by name with a fixed kind; ONNX gives each name
+    // one kind in every op.
+    std::optional<onnx::AttributeProto::AttributeType> want =
+        expectedAttrType(a.name());
+    if (want && attr->type() != *want)
+      return error(
+          n, "attribute '" + a.name() + "' must be of type " +
+                 onnx::AttributeProto::AttributeType_Name(*want) + ", not " +
+                 onnx::AttributeProto::AttributeType_Name(attr->type()));
     auto v = convertAttr(n, *attr);
     if (failed(v))
       return failure();
@@ -1089,7 +1258,8 @@ LogicalResult Importer::importGraph(const onnx::GraphProto &graph,
   for (const auto &t : graph.initializer()) {
     std::string err;
     ElementsAttr value =
-        io::tensorToAttr(ctx, t, externalDir, opts.resourceThreshold, err);
+        io::tensorToAttr(ctx, t, externalDir, opts.resourceThreshold, err,
+                         opts.maxTensorBytes, opts.maxRank);
     if (!value)
       return emitError(nameLoc(t.name()))
              << "initializer '" << t.name() << "': " << err;
@@ -1238,6 +1408,16 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
                    << " (supported: 3 to 10)";
     return nullptr;
   }
+  // Both are required; a protobuf cut at a field boundary still parses, and
+  // these are what such a cut loses.
+  if (!model.has_graph()) {
+    emitError(loc) << "the model has no graph (truncated?)";
+    return nullptr;
+  }
+  if (model.opset_import_size() == 0) {
+    emitError(loc) << "the model imports no opset (truncated?)";
+    return nullptr;
+  }
   bool defaultDomain = false;
   for (const auto &imp : model.opset_import()) {
     if (imp.domain().empty() || imp.domain() == "ai.onnx") {
@@ -1359,6 +1539,26 @@ struct ImportCLOptions {
       llvm::cl::desc("Give the symbolic leading dim of the graph inputs (a "
                      "dynamic batch axis) this value"),
       llvm::cl::init(0)};
+  // Limits against hostile models (docs/Reliability.md).
+  llvm::cl::opt<int64_t> maxTensorBytes{
+      "onnx-max-tensor-bytes",
+      llvm::cl::desc("Reject a model with a tensor (initializer, constant, "
+                     "graph value or inferred op result) of more bytes"),
+      llvm::cl::init(ImportOptions().maxTensorBytes)};
+  llvm::cl::opt<int64_t> maxRank{
+      "onnx-max-rank",
+      llvm::cl::desc("Reject a model with a tensor of "
+                     "higher rank"),
+      llvm::cl::init(ImportOptions().maxRank)};
+  llvm::cl::opt<int64_t> maxNodes{
+      "onnx-max-nodes",
+      llvm::cl::desc("Reject a model of more nodes (inlined function bodies "
+                     "count at every call)"),
+      llvm::cl::init(ImportOptions().maxNodes)};
+  llvm::cl::opt<int64_t> maxFunctionDepth{
+      "onnx-max-function-depth",
+      llvm::cl::desc("Reject a model whose local function calls nest deeper"),
+      llvm::cl::init(ImportOptions().maxFunctionDepth)};
 };
 llvm::ManagedStatic<ImportCLOptions> clOptions;
 } // namespace
@@ -1374,6 +1574,10 @@ ImportOptions mp::getImportOptionsFromCL() {
   o.constRegex = clOptions->consts;
   o.resourceThreshold = clOptions->resourceThreshold;
   o.batch = clOptions->batch;
+  o.maxTensorBytes = clOptions->maxTensorBytes;
+  o.maxRank = clOptions->maxRank;
+  o.maxNodes = clOptions->maxNodes;
+  o.maxFunctionDepth = clOptions->maxFunctionDepth;
   return o;
 }
 

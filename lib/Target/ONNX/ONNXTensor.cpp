@@ -199,7 +199,8 @@ static std::string blobName(llvm::StringRef name) {
 
 ElementsAttr tensorToAttr(MLIRContext *ctx, const onnx::TensorProto &tensor,
                           llvm::StringRef externalDir,
-                          int64_t resourceThreshold, std::string &error) {
+                          int64_t resourceThreshold, std::string &error,
+                          int64_t maxBytes, int64_t maxRank) {
   using TP = onnx::TensorProto;
   Type elt = elementType(ctx, tensor.data_type());
   if (!elt) {
@@ -209,6 +210,12 @@ ElementsAttr tensorToAttr(MLIRContext *ctx, const onnx::TensorProto &tensor,
   }
   if (tensor.has_segment()) {
     error = "segmented tensors are not supported";
+    return nullptr;
+  }
+  if (tensor.dims_size() > maxRank) {
+    error = "tensor rank " + std::to_string(tensor.dims_size()) +
+            " exceeds the limit " + std::to_string(maxRank) +
+            " (--onnx-max-rank)";
     return nullptr;
   }
   SmallVector<int64_t> dims;
@@ -223,6 +230,12 @@ ElementsAttr tensorToAttr(MLIRContext *ctx, const onnx::TensorProto &tensor,
   }
   int64_t width = elementBytes(elt);
   int64_t expected = count * width;
+  if (expected > maxBytes) {
+    error = "tensor needs " + std::to_string(expected) +
+            " bytes, over the limit " + std::to_string(maxBytes) +
+            " (--onnx-max-tensor-bytes)";
+    return nullptr;
+  }
 
   std::string bytes;
   if (tensor.data_location() == TP::EXTERNAL) {

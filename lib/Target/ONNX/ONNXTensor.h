@@ -26,12 +26,15 @@ const char *dataTypeName(int32_t code);
 
 /// Converts a TensorProto to an ElementsAttr. Tensors with more than
 /// `resourceThreshold` elements become dense_resource blobs named after the
-/// tensor. External data is read relative to `externalDir`. On failure
-/// returns null and sets `error`.
+/// tensor. External data is read relative to `externalDir`. Tensors of more
+/// than `maxBytes` bytes or `maxRank` dims are rejected before anything is
+/// read or allocated. On failure returns null and sets `error`.
 mlir::ElementsAttr tensorToAttr(mlir::MLIRContext *ctx,
                                 const onnx::TensorProto &tensor,
                                 llvm::StringRef externalDir,
-                                int64_t resourceThreshold, std::string &error);
+                                int64_t resourceThreshold, std::string &error,
+                                int64_t maxBytes = int64_t(16) << 30,
+                                int64_t maxRank = 16);
 
 /// Fills `tensor` (dims, data_type, raw_data) from an ElementsAttr.
 mlir::LogicalResult attrToTensor(mlir::ElementsAttr attr,

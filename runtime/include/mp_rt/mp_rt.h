@@ -29,6 +29,7 @@ typedef enum mp_status {
   MP_ERROR_UNSUPPORTED = 8, /* kernel or dtype the backend lacks */
   MP_ERROR_EXECUTION = 9,   /* a kernel failed at run time (bad index...) */
   MP_ERROR_NO_DEVICE = 10,  /* backend built, but no device present */
+  MP_ERROR_NONFINITE = 11,  /* numerics checking found inf or NaN */
 } mp_status;
 
 /* Element types; the values are the .mpb dtype codes. */
@@ -93,6 +94,19 @@ const char *mp_rt_backend(const mp_context *ctx);
  * program over a limit fails to load with MP_ERROR_INVALID_PROGRAM. */
 mp_status mp_rt_set_limits(mp_context *ctx, uint64_t max_tensor_bytes,
                            uint64_t max_total_bytes);
+
+/* Numerics checking, for debugging (mp-run --check-numerics). With
+ * `flags` non-zero, a run scans the floating-point results of every
+ * instruction after it executes and stops at the first one holding NaN
+ * (MP_CHECK_NAN) or +-inf (MP_CHECK_INF), returning MP_ERROR_NONFINITE with
+ * a message naming the function, the instruction index, its kernel and the
+ * ONNX node it came from (the instruction's "name" attribute). 0 turns it
+ * off. Backends that cannot check return MP_ERROR_UNSUPPORTED (only the cpu
+ * backend checks). The setting survives loads. Slow: one pass over every
+ * result. */
+#define MP_CHECK_NAN 1
+#define MP_CHECK_INF 2
+mp_status mp_rt_set_check_numerics(mp_context *ctx, int flags);
 
 /* Loads (replacing any loaded program) and allocates state, copying the
  * initial data of params, optimizer/scaler state and constants. */

@@ -11,6 +11,7 @@
 #include "mp_rt/program.h"
 
 #include <memory>
+#include <string>
 
 namespace mp::rt {
 
@@ -28,6 +29,16 @@ public:
   virtual Status run(size_t function) = 0;
   /// Waits for enqueued work (asynchronous backends).
   virtual Status synchronize() { return Status::success(); }
+  /// Numerics checking (mp_rt_set_check_numerics): MP_CHECK_NAN /
+  /// MP_CHECK_INF bits, 0 for off. Backends that cannot check say so.
+  virtual Status setCheckNumerics(unsigned flags) {
+    if (!flags)
+      return Status::success();
+    return Status::error(MP_ERROR_UNSUPPORTED,
+                         std::string("the ") + name() +
+                             " backend cannot check numerics (run with the "
+                             "cpu backend to find the instruction)");
+  }
   /// Device memory held by the loaded program (0 for host backends).
   virtual uint64_t deviceMemoryBytes() const { return 0; }
 };

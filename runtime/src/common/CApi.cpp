@@ -107,15 +107,17 @@ void fillInfo(const TensorDesc &t, mp_tensor_info *info) {
 extern "C" {
 
 const char *mp_dtype_name(mp_dtype dtype) {
-  if (unsigned(dtype) >= kNumDTypes)
+  unsigned v = rawEnumValue(dtype);
+  if (v >= kNumDTypes)
     return "unknown";
-  return dtypeName(DType(dtype));
+  return dtypeName(DType(v));
 }
 
 const char *mp_role_name(mp_role role) {
-  if (unsigned(role) >= kNumRoles)
+  unsigned v = rawEnumValue(role);
+  if (v >= kNumRoles)
     return "unknown";
-  return roleName(Role(role));
+  return roleName(Role(v));
 }
 
 mp_status mp_rt_create_context(const char *backend, mp_context **out) {
@@ -172,6 +174,17 @@ mp_status mp_rt_set_limits(mp_context *ctx, uint64_t max_tensor_bytes,
   if (max_total_bytes)
     ctx->limits.maxTotalBytes = std::min(max_total_bytes, cap);
   return MP_OK;
+}
+
+mp_status mp_rt_set_check_numerics(mp_context *ctx, int flags) {
+  if (!ctx)
+    return fail(nullptr, MP_ERROR_INVALID_ARGUMENT, "null context");
+  if (flags & ~(MP_CHECK_NAN | MP_CHECK_INF))
+    return fail(ctx, MP_ERROR_INVALID_ARGUMENT,
+                "unknown numerics-check flags " + std::to_string(flags));
+  return guarded(ctx, [&]() -> mp_status {
+    return report(ctx, ctx->backend->setCheckNumerics(unsigned(flags)));
+  });
 }
 
 mp_status mp_rt_load_program_file(mp_context *ctx, const char *path) {

@@ -1,8 +1,10 @@
 //===- Status.cpp - status code names -------------------------------------===//
+#include "Status.h"
 #include "mp_rt/mp_rt.h"
 
 extern "C" const char *mp_status_string(mp_status status) {
-  switch (status) {
+  // A C caller may pass any int (see rawEnumValue).
+  switch (mp::rt::rawEnumValue(status)) {
   case MP_OK:
     return "ok";
   case MP_ERROR_INVALID_ARGUMENT:
@@ -25,6 +27,8 @@ extern "C" const char *mp_status_string(mp_status status) {
     return "execution error";
   case MP_ERROR_NO_DEVICE:
     return "no device";
+  case MP_ERROR_NONFINITE:
+    return "non-finite value";
   }
   return "unknown status";
 }

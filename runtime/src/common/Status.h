@@ -9,6 +9,7 @@
 
 #include "mp_rt/mp_rt.h"
 
+#include <cstring>
 #include <string>
 
 namespace mp::rt {
@@ -23,6 +24,16 @@ struct Status {
     return {code, std::move(message)};
   }
 };
+
+/// The value a C caller passed for an enum parameter, read without loading
+/// it as the C++ enum (a C caller may pass any int; loading one outside the
+/// enum's range is undefined behaviour in C++).
+template <typename E> unsigned rawEnumValue(const E &e) {
+  static_assert(sizeof(E) == sizeof(unsigned), "C enums are int-sized");
+  unsigned v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
 
 #define MP_RT_TRY(expr)                                                        \
   do {                                                                         \

@@ -7,10 +7,18 @@
 // kernel that is not in-place safe and whose result overlaps an operand
 // writes into scratch memory that is copied back afterwards.
 //
+// With numerics checking on (mp_rt_set_check_numerics), every float result
+// is scanned after its instruction runs; the first inf/NaN stops the run
+// with a status naming the instruction, its kernel and its ONNX node.
+//
 //===----------------------------------------------------------------------===//
 #include "../common/Backend.h"
 #include "Kernel.h"
 
+#include "../common/Float16.h"
+
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace mp::rt {
@@ -36,6 +44,53 @@ struct Step {
       scratch; ///< results overlap operands and the kernel is not in-place safe
   uint64_t index;
 };
+
+/// Counts NaN and inf elements of a float tensor (others: none) and the
+/// index of the first one that `flags` asks about.
+struct NonFinite {
+  int64_t nan = 0, inf = 0, first = -1;
+  double firstValue = 0;
+};
+
+NonFinite scanNonFinite(const TensorView &v, unsigned flags) {
+  NonFinite r;
+  int64_t n = v.numel();
+  for (int64_t i = 0; i < n; ++i) {
+    double x;
+    switch (v.dtype) {
+    case DType::F32:
+      x = v.as<float>()[i];
+      break;
+    case DType::F64:
+      x = v.as<double>()[i];
+      break;
+    case DType::F16:
+      x = f16ToF32(v.as<uint16_t>()[i]);
+      break;
+    case DType::BF16:
+      x = floatOf(uint32_t(v.as<uint16_t>()[i]) << 16);
+      break;
+    default:
+      return r;
+    }
+    bool isNan = std::isnan(x), isInf = std::isinf(x);
+    r.nan += isNan;
+    r.inf += isInf;
+    if (r.first < 0 && ((isNan && (flags & MP_CHECK_NAN)) ||
+                        (isInf && (flags & MP_CHECK_INF)))) {
+      r.first = i;
+      r.firstValue = x;
+    }
+  }
+  return r;
+}
+
+std::string shapeString(const TensorView &v) {
+  std::string s = std::string(dtypeName(v.dtype)) + "[";
+  for (size_t i = 0; i < v.shape.size(); ++i)
+    s += (i ? "," : "") + std::to_string(v.shape[i]);
+  return s + "]";
+}
 
 bool overlaps(const TensorView &a, const TensorView &b) {
   size_t na = a.bytes(), nb = b.bytes();
@@ -142,6 +197,11 @@ public:
     return Status::success();
   }
 
+  Status setCheckNumerics(unsigned flags) override {
+    checkFlags = flags;
+    return Status::success();
+  }
+
   Status write(uint32_t id, const void *data, size_t size) override {
     if (size)
       std::memcpy(views[id].data, data, size);
@@ -185,11 +245,41 @@ public:
                      std::to_string(s.index) + ": " + st.message;
         return st;
       }
+      if (checkFlags)
+        MP_RT_TRY(checkResults(f, s));
     }
     return Status::success();
   }
 
 private:
+  /// The numerics check of one executed instruction.
+  Status checkResults(const Function &f, const Step &s) const {
+    for (size_t i = 0; i < s.results.size(); ++i) {
+      const TensorView &r = *s.results[i];
+      if (!isFloat(r.dtype))
+        continue;
+      NonFinite nf = scanNonFinite(r, checkFlags);
+      if (nf.first < 0)
+        continue;
+      std::string node = "(no node name)";
+      if (const Attribute *n = s.ins->findAttr("name"))
+        if (n->kind == Attribute::Kind::Str && !n->s.empty())
+          node = "node '" + n->s + "'";
+      char value[32];
+      std::snprintf(value, sizeof value, "%g", nf.firstValue);
+      return Status::error(
+          MP_ERROR_NONFINITE,
+          "function '" + f.name + "' instruction " + std::to_string(s.index) +
+              ": kernel '" + s.ins->kernel + "' " + node + " produced " +
+              std::to_string(nf.nan) + " NaN and " + std::to_string(nf.inf) +
+              " inf values in result " + std::to_string(i) + " ('" +
+              (r.name ? *r.name : std::string("?")) + "', " + shapeString(r) +
+              "); first at element " + std::to_string(nf.first) + ": " + value);
+    }
+    return Status::success();
+  }
+
+  unsigned checkFlags = 0;
   std::shared_ptr<const Program> program;
   std::vector<std::unique_ptr<Buffer>> storage;
   std::unique_ptr<Buffer> arena;

@@ -38,6 +38,22 @@ struct ImportOptions {
   /// batch axis, e.g. dim_param "batch") takes this value, everywhere that
   /// dim_param appears.
   int64_t batch = 0;
+
+  // Limits against hostile models (docs/Reliability.md). A model over one
+  // fails to import with an error naming the node or value; nothing of that
+  // size is allocated first.
+  /// Bytes of one tensor: initializers, Constant values, graph inputs and
+  /// outputs, and every op result the importer infers
+  /// (--onnx-max-tensor-bytes).
+  int64_t maxTensorBytes = int64_t(16) << 30;
+  /// Rank of any tensor (--onnx-max-rank).
+  int64_t maxRank = 16;
+  /// Nodes imported in all, counting each inlined function body node at
+  /// every call site (--onnx-max-nodes).
+  int64_t maxNodes = 1000000;
+  /// Nesting of model-local function calls; a function calling itself
+  /// exceeds it (--onnx-max-function-depth).
+  int64_t maxFunctionDepth = 32;
 };
 
 /// Imports `buffer` (binary ModelProto, or ONNX textual syntax when

@@ -312,8 +312,12 @@ public:
 private:
   LogicalResult fail(llvm::yaml::Node *n, const Twine &msg) {
     std::string where = name.str();
-    if (n) {
-      auto lc = sm.getLineAndColumn(n->getSourceRange().Start);
+    // The YAML parser gives some nodes of a malformed document a location
+    // outside the buffer (mp-fuzz-policy): no line then, rather than a
+    // lookup that reads out of bounds.
+    llvm::SMLoc loc = n ? n->getSourceRange().Start : llvm::SMLoc();
+    if (loc.isValid() && sm.FindBufferContainingLoc(loc) != 0) {
+      auto lc = sm.getLineAndColumn(loc);
       where += ":" + std::to_string(lc.first) + ":" + std::to_string(lc.second);
     }
     error = where + ": " + msg.str();

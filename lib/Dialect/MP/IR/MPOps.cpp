@@ -166,15 +166,21 @@ std::optional<SmallVector<int64_t>> constInts(Value v) {
   return out;
 }
 
+/// The number of elements of `dims`; kDyn when a dim is dynamic or the
+/// product overflows int64 (hostile shapes: callers treat it as unknown).
 int64_t product(ArrayRef<int64_t> dims) {
   int64_t p = 1;
   for (int64_t d : dims) {
-    if (ShapedType::isDynamic(d))
+    if (ShapedType::isDynamic(d) || __builtin_mul_overflow(p, d, &p))
       return kDyn;
-    p *= d;
   }
   return p;
 }
+
+/// Attribute and constant-operand values that take part in shape
+/// arithmetic (pads, strides, window sizes, ...) are bounded by this, so
+/// sums and products of a few of them stay far from int64 overflow.
+constexpr int64_t kMaxShapeValue = int64_t(1) << 40;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 } // namespace
@@ -448,6 +454,10 @@ inferWindow(Loc loc, ArrayRef<int64_t> xs, ArrayRef<int64_t> kernel,
     if (s < 1 || d < 1 || kernel[i] < 1 || pb < 0 || pe < 0)
       return fail(loc, "kernel, strides and dilations must be positive and "
                        "pads non-negative");
+    if (s > kMaxShapeValue || d > kMaxShapeValue ||
+        kernel[i] > kMaxShapeValue || pb > kMaxShapeValue ||
+        pe > kMaxShapeValue)
+      return fail(loc, "kernel, strides, dilations or pads are too large");
     int64_t o = windowOut(xs[i + 2], kernel[i], s, d, pb, pe, autoPad, ceilMode);
     if (o != kDyn && o < 1)
       return fail(loc, "window " + Twine(kernel[i]) + " (dilation " + Twine(d) +
@@ -470,6 +480,8 @@ MP_INFER(ConvOp) {
   int64_t group = a.getGroup();
   if (group < 1)
     return fail(loc, "group must be >= 1");
+  if (group > kMaxShapeValue)
+    return fail(loc, "group is too large");
   if (!ShapedType::isDynamic(xs[1]) && !ShapedType::isDynamic(ws[1]) &&
       xs[1] != ws[1] * group)
     return fail(loc, "X has " + Twine(xs[1]) + " channels but W expects " +
@@ -719,8 +731,8 @@ MP_INFER(ReshapeOp) {
     shape.push_back(d);
     if (ShapedType::isDynamic(d))
       knownDyn = true;
-    else
-      known *= d;
+    else if (__builtin_mul_overflow(known, d, &known))
+      return fail(loc, "shape " + shapeStr(*req) + " has too many elements");
   }
   if (a.getAllowzero() && inferIdx >= 0 && llvm::is_contained(*req, 0))
     return fail(loc, "allowzero with both 0 and -1 in the shape");
@@ -1073,6 +1085,11 @@ MP_INFER(PadOp) {
       shape.push_back(kDyn);
       continue;
     }
+    auto big = [](int64_t v) {
+      return v > kMaxShapeValue || v < -kMaxShapeValue;
+    };
+    if (big(pads[i]) || big(pads[i + r]))
+      return fail(loc, "pads " + shapeStr(pads) + " are too large");
     int64_t o = d + pads[i] + pads[i + r];
     if (o < 0)
       return fail(loc, "pads " + shapeStr(pads) + " crop dim " + Twine(i) +
@@ -1128,7 +1145,13 @@ MP_INFER(RangeOp) {
     double ds = get(s), dl = get(l), dd = get(d);
     if (dd == 0)
       return fail(loc, "range delta is zero");
-    n = std::max<int64_t>(0, (int64_t)std::ceil((dl - ds) / dd));
+    double count = std::ceil((dl - ds) / dd);
+    // A NaN, infinite or absurd count is not a shape (and converting it to
+    // int64 would be undefined behaviour).
+    if (!(count < double(kMaxShapeValue)))
+      return fail(loc, "range has too many elements");
+    // An empty range (count <= 0, however negative) has no elements.
+    n = count > 0 ? (int64_t)count : 0;
   }
   out.push_back(tensor({n}, getElementTypeOrSelf(a.getStart())));
   return success();
