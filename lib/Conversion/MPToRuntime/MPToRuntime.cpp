@@ -80,7 +80,7 @@ std::optional<rt::Role> roleOf(StringRef role) {
       .Case("label", rt::Role::Label)
       .Case("param", rt::Role::Param)
       .Case("buffer", rt::Role::Param)
-      .Cases("opt_state", "hyper", rt::Role::OptState)
+      .Cases({"opt_state", "hyper"}, rt::Role::OptState)
       .Case("scaler", rt::Role::Scaler)
       .Default(std::nullopt);
 }

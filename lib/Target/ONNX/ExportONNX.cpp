@@ -94,8 +94,10 @@ private:
                                         ElementsAttr value) {
     onnx::TensorProto *t = graph.add_initializer();
     std::string err;
-    if (failed(io::attrToTensor(value, *t, err)))
-      return fail(op, err), failure();
+    if (failed(io::attrToTensor(value, *t, err))) {
+      (void)fail(op, err);
+      return failure();
+    }
     t->set_name(unique(base));
     return t->name();
   }
