@@ -394,36 +394,42 @@ __device__ __forceinline__ void convert8(const Raw8 &r, DType t, T (&o)[8]) {
   }
 }
 
+/// Stores 8 values of T as dtype t. Float results into f32/f16/bf16 take
+/// unrolled fast paths; a double or integer chain goes through stAs, whose
+/// f16/bf16 stores round once from double as the CPU reference does (going
+/// through float first would round twice).
 template <typename T>
 __device__ __forceinline__ void pack8(const T (&v)[8], DType t, Raw8 &r) {
-  switch (t) {
-  case DType::F32: {
-    float *x = reinterpret_cast<float *>(r.w);
+  if constexpr (std::is_same<T, float>::value) {
+    switch (t) {
+    case DType::F32: {
+      float *x = reinterpret_cast<float *>(r.w);
 #pragma unroll
-    for (int j = 0; j < 8; ++j)
-      x[j] = float(v[j]);
-    break;
-  }
-  case DType::F16: {
-    __half *x = reinterpret_cast<__half *>(r.w);
+      for (int j = 0; j < 8; ++j)
+        x[j] = v[j];
+      return;
+    }
+    case DType::F16: {
+      __half *x = reinterpret_cast<__half *>(r.w);
 #pragma unroll
-    for (int j = 0; j < 8; ++j)
-      x[j] = __float2half_rn(float(v[j]));
-    break;
-  }
-  case DType::BF16: {
-    __nv_bfloat16 *x = reinterpret_cast<__nv_bfloat16 *>(r.w);
+      for (int j = 0; j < 8; ++j)
+        x[j] = __float2half_rn(v[j]);
+      return;
+    }
+    case DType::BF16: {
+      __nv_bfloat16 *x = reinterpret_cast<__nv_bfloat16 *>(r.w);
 #pragma unroll
-    for (int j = 0; j < 8; ++j)
-      x[j] = __float2bfloat16_rn(float(v[j]));
-    break;
+      for (int j = 0; j < 8; ++j)
+        x[j] = __float2bfloat16_rn(v[j]);
+      return;
+    }
+    default:
+      break;
+    }
   }
-  default:
 #pragma unroll
-    for (int j = 0; j < 8; ++j)
-      stAs<T>(r.w, t, j, v[j]);
-    break;
-  }
+  for (int j = 0; j < 8; ++j)
+    stAs<T>(r.w, t, j, v[j]);
 }
 
 /// p ? x : y. For float an explicit selp, so the compiler cannot turn a
