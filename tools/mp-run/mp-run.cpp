@@ -281,8 +281,8 @@ void check(mp_context *ctx, mp_status s, const std::string &what) {
     die(what + ": " + mp_rt_last_error(ctx) + " (" + mp_status_string(s) + ")");
 }
 
-double scalarValue(const mp_tensor_info &t, const std::vector<uint8_t> &b,
-                   int64_t i) {
+/// Element i of the tensor of t's dtype at b, as a double.
+double scalarValue(const mp_tensor_info &t, const uint8_t *b, int64_t i) {
   switch (t.dtype) {
   case MP_DTYPE_F32: {
     float f;
@@ -336,6 +336,11 @@ double scalarValue(const mp_tensor_info &t, const std::vector<uint8_t> &b,
   return 0;
 }
 
+double scalarValue(const mp_tensor_info &t, const std::vector<uint8_t> &b,
+                   int64_t i) {
+  return scalarValue(t, b.data(), i);
+}
+
 /// NaN/inf elements among `n` values of `t`'s dtype at `data`.
 struct NonFinite {
   int64_t count = 0, first = -1;
@@ -348,11 +353,8 @@ NonFinite findNonFinite(const mp_tensor_info &t, const uint8_t *data,
   if (t.dtype != MP_DTYPE_F32 && t.dtype != MP_DTYPE_F64 &&
       t.dtype != MP_DTYPE_F16 && t.dtype != MP_DTYPE_BF16)
     return r;
-  size_t width = t.dtype == MP_DTYPE_F64 ? 8 : t.dtype == MP_DTYPE_F32 ? 4 : 2;
-  std::vector<uint8_t> one(width);
   for (int64_t i = 0; i < n; ++i) {
-    std::memcpy(one.data(), data + size_t(i) * width, width);
-    double v = scalarValue(t, one, 0);
+    double v = scalarValue(t, data, i);
     if (!std::isfinite(v)) {
       if (r.first < 0) {
         r.first = i;
