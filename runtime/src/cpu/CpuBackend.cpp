@@ -68,7 +68,7 @@ NonFinite scanNonFinite(const TensorView &v, unsigned flags) {
       x = f16ToF32(v.as<uint16_t>()[i]);
       break;
     case DType::BF16:
-      x = floatOf(uint32_t(v.as<uint16_t>()[i]) << 16);
+      x = bf16ToF32(v.as<uint16_t>()[i]);
       break;
     default:
       return r;
@@ -83,13 +83,6 @@ NonFinite scanNonFinite(const TensorView &v, unsigned flags) {
     }
   }
   return r;
-}
-
-std::string shapeString(const TensorView &v) {
-  std::string s = std::string(dtypeName(v.dtype)) + "[";
-  for (size_t i = 0; i < v.shape.size(); ++i)
-    s += (i ? "," : "") + std::to_string(v.shape[i]);
-  return s + "]";
 }
 
 bool overlaps(const TensorView &a, const TensorView &b) {
@@ -273,7 +266,7 @@ private:
               ": kernel '" + s.ins->kernel + "' " + node + " produced " +
               std::to_string(nf.nan) + " NaN and " + std::to_string(nf.inf) +
               " inf values in result " + std::to_string(i) + " ('" +
-              (r.name ? *r.name : std::string("?")) + "', " + shapeString(r) +
+              (r.name ? *r.name : std::string("?")) + "', " + dtypeName(r.dtype) + cpu::shapeStr(r.shape) +
               "); first at element " + std::to_string(nf.first) + ": " + value);
     }
     return Status::success();
