@@ -271,7 +271,6 @@ LogicalResult Lowering::convertAttrs(Operation *op, rt::Instruction &ins) {
   return success();
 }
 
-/// A statically shaped f32/f16/bf16 tensor: what fused steps operate on.
 /// The ONNX node name of a location: its first NameLoc (generated backward
 /// ops have a FusedLoc naming their forward op), or "".
 static std::string nodeName(Location loc) {
@@ -286,13 +285,17 @@ static std::string nodeName(Location loc) {
   return name;
 }
 
-/// Records `op`'s node name on `ins` (attribute `name`).
-static void addNodeName(Operation *op, rt::Instruction &ins) {
+/// Records `op`'s node name on `ins` (attribute `name`); false if it has
+/// none.
+static bool addNodeName(Operation *op, rt::Instruction &ins) {
   std::string name = nodeName(op->getLoc());
-  if (!name.empty())
-    ins.attrs.push_back(rt::Attribute::ofString("name", std::move(name)));
+  if (name.empty())
+    return false;
+  ins.attrs.push_back(rt::Attribute::ofString("name", std::move(name)));
+  return true;
 }
 
+/// A statically shaped f32/f16/bf16 tensor: what fused steps operate on.
 static bool isStaticFloatTensor(Type t) {
   auto rt = dyn_cast<RankedTensorType>(t);
   Type e = rt ? rt.getElementType() : Type();
@@ -420,10 +423,8 @@ LogicalResult Lowering::emitChain(ArrayRef<Operation *> chain,
   ins.attrs.push_back(rt::Attribute::ofString(prefix + "types", types));
   // The chain's last named op: the node whose value the instruction makes.
   for (Operation *op : llvm::reverse(chain))
-    if (!nodeName(op->getLoc()).empty()) {
-      addNodeName(op, ins);
+    if (addNodeName(op, ins))
       break;
-    }
   append(fn, std::move(ins));
   return success();
 }
