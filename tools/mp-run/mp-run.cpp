@@ -711,8 +711,11 @@ int main(int argc, char **argv) {
             mp_rt_write_tensor(ctx, f.info.name, f.data.data(),
                                f.info.num_bytes),
             std::string("binding '") + f.info.name + "'");
-  if (o.bench >= 0)
-    return benchmark(ctx, o, fn, feeds, loss);
+  if (o.bench >= 0) {
+    int rc = benchmark(ctx, o, fn, feeds, loss);
+    mp_rt_destroy_context(ctx); // a backend's end-of-run report (profile)
+    return rc;
+  }
   auto start = std::chrono::steady_clock::now();
   for (long step = 0; step < o.steps; ++step) {
     for (auto &f : feeds) {
