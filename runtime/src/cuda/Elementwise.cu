@@ -317,7 +317,7 @@ __device__ __forceinline__ void applyStep8(const Step &st, const T (&a)[8],
   case kEq:
     MP_EW8(T(x == y))
   case kNeg:
-    MP_EW8(T(0) - x)
+    MP_EW8(isF ? -x : T(0) - x)
   default:
     if (isF && st.op == kDiv) {
       MP_EW8(x / y)
@@ -447,14 +447,117 @@ template <typename T> __device__ __forceinline__ T select(bool p, T x, T y) {
   }
 }
 
+/// Dtypes the fixed-op kernels read and write: at most 4 bytes an element,
+/// so 8 elements are one or two 16-byte (or one 8-byte) accesses.
+bool smallFloatIO(DType t) {
+  return t == DType::F32 || t == DType::F16 || t == DType::BF16 ||
+         t == DType::Bool || t == DType::U8;
+}
+
+/// 8 elements of leaf k at vector v (direct) or element offset `off` (a
+/// broadcast row, contiguous), as float; f32, f16, bf16, bool or u8 only.
+__device__ __forceinline__ void load8Small(const void *p, DType t, int64_t e,
+                                           float (&o)[8]) {
+  switch (t) {
+  case DType::F32: {
+    const float4 *q = reinterpret_cast<const float4 *>(
+        static_cast<const float *>(p) + e);
+    float4 a = q[0], b = q[1];
+    o[0] = a.x, o[1] = a.y, o[2] = a.z, o[3] = a.w;
+    o[4] = b.x, o[5] = b.y, o[6] = b.z, o[7] = b.w;
+    return;
+  }
+  case DType::F16: {
+    uint4 r = *reinterpret_cast<const uint4 *>(static_cast<const __half *>(p) +
+                                               e);
+    const __half *h = reinterpret_cast<const __half *>(&r);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      o[j] = __half2float(h[j]);
+    return;
+  }
+  case DType::BF16: {
+    uint4 r = *reinterpret_cast<const uint4 *>(
+        static_cast<const __nv_bfloat16 *>(p) + e);
+    const __nv_bfloat16 *h = reinterpret_cast<const __nv_bfloat16 *>(&r);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      o[j] = __bfloat162float(h[j]);
+    return;
+  }
+  default: { // bool, u8
+    uint2 r = *reinterpret_cast<const uint2 *>(static_cast<const uint8_t *>(p) +
+                                               e);
+    const uint8_t *b = reinterpret_cast<const uint8_t *>(&r);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      o[j] = float(b[j]);
+    return;
+  }
+  }
+}
+
+/// Stores 8 floats at element e as f32, f16, bf16, bool or u8 (stAs's
+/// conversions: round to nearest even; to bool x != 0; to u8 truncate and
+/// saturate).
+__device__ __forceinline__ void store8Small(void *p, DType t, int64_t e,
+                                            const float (&v)[8]) {
+  switch (t) {
+  case DType::F32: {
+    float4 *q = reinterpret_cast<float4 *>(static_cast<float *>(p) + e);
+    q[0] = make_float4(v[0], v[1], v[2], v[3]);
+    q[1] = make_float4(v[4], v[5], v[6], v[7]);
+    return;
+  }
+  case DType::F16: {
+    uint4 r;
+    __half *h = reinterpret_cast<__half *>(&r);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      h[j] = __float2half_rn(v[j]);
+    *reinterpret_cast<uint4 *>(static_cast<__half *>(p) + e) = r;
+    return;
+  }
+  case DType::BF16: {
+    uint4 r;
+    __nv_bfloat16 *h = reinterpret_cast<__nv_bfloat16 *>(&r);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      h[j] = __float2bfloat16_rn(v[j]);
+    *reinterpret_cast<uint4 *>(static_cast<__nv_bfloat16 *>(p) + e) = r;
+    return;
+  }
+  default: {
+    uint2 r;
+    uint8_t *b = reinterpret_cast<uint8_t *>(&r);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      b[j] = t == DType::Bool ? uint8_t(v[j] != 0.0f) : fToI<uint8_t>(v[j]);
+    *reinterpret_cast<uint2 *>(static_cast<uint8_t *>(p) + e) = r;
+    return;
+  }
+  }
+}
+
 /// Loads leaf K (and, recursively, the following ones) for the vector
 /// path; recursion keeps every index a compile-time constant.
-template <typename T, int K, int NL>
+template <typename T, bool Narrow, int K, int NL>
 __device__ __forceinline__ void loadLeaf(const ChainArgs &g, int64_t v,
                                          const int64_t (&boff)[NL],
                                          T (&leaf)[NL][8]) {
   if constexpr (K < NL) {
-    if ((g.direct >> K) & 1 || (g.rowContiguous >> K) & 1) {
+    if constexpr (Narrow) {
+      if ((g.direct >> K) & 1 || (g.rowContiguous >> K) & 1)
+        load8Small(g.leaf[K], g.leafType[K],
+                   (g.direct >> K) & 1 ? v * 8 : boff[K], leaf[K]);
+      else {
+        T x = ldAs<T>(g.leaf[K], g.leafType[K],
+                      (g.scalar >> K) & 1 ? 0 : boff[K]);
+#pragma unroll
+        for (int j = 0; j < 8; ++j)
+          leaf[K][j] = x;
+      }
+    } else if ((g.direct >> K) & 1 || (g.rowContiguous >> K) & 1) {
       Raw8 raw;
       load8(g.leaf[K], g.leafType[K], (g.direct >> K) & 1 ? v : boff[K] / 8,
             raw);
@@ -466,8 +569,60 @@ __device__ __forceinline__ void loadLeaf(const ChainArgs &g, int64_t v,
       for (int j = 0; j < 8; ++j)
         leaf[K][j] = x;
     }
-    loadLeaf<T, K + 1, NL>(g, v, boff, leaf);
+    loadLeaf<T, Narrow, K + 1, NL>(g, v, boff, leaf);
   }
+}
+
+/// One step with a compile-time op over 8 elements: what every unfused
+/// elementwise instruction (and a one-step epilogue) runs. Knowing the op
+/// at compile time keeps the kernel to a few dozen registers, so the SMs
+/// hold enough warps to reach full memory bandwidth (the interpreter's
+/// generic step needs 130-200).
+template <typename T, int OP>
+__device__ __forceinline__ void applyOp8(const Step &st, const T (&a)[8],
+                                         const T (&b)[8], const T (&c)[8],
+                                         T (&o)[8]) {
+#pragma unroll
+  for (int j = 0; j < 8; ++j) {
+    T x = a[j], y = b[j], z = c[j];
+    if constexpr (OP == kAdd)
+      o[j] = x + y;
+    else if constexpr (OP == kSub)
+      o[j] = x - y;
+    else if constexpr (OP == kMul)
+      o[j] = x * y;
+    else if constexpr (OP == kDiv)
+      o[j] = x / y;
+    else if constexpr (OP == kGt)
+      o[j] = T(x > y);
+    else if constexpr (OP == kLt)
+      o[j] = T(x < y);
+    else if constexpr (OP == kGe)
+      o[j] = T(x >= y);
+    else if constexpr (OP == kLe)
+      o[j] = T(x <= y);
+    else if constexpr (OP == kEq)
+      o[j] = T(x == y);
+    else if constexpr (OP == kWhere)
+      o[j] = x != T(0) ? y : z;
+    else if constexpr (OP == kCopy)
+      o[j] = x;
+    else if constexpr (OP == kScale)
+      o[j] = x * T(st.alpha);
+    else if constexpr (OP == kNeg)
+      o[j] = -x;
+    else if constexpr (OP == kRelu)
+      o[j] = applyUnary<T>(kRelu, x, T(0));
+    else
+      static_assert(OP < 0, "no fixed-op kernel for this op");
+    (void)y;
+    (void)z;
+  }
+}
+
+/// How many operands a step of `op` reads.
+constexpr int arityOf(int op) {
+  return op == kWhere ? 3 : op >= kAdd && op <= kMax ? 2 : 1;
 }
 
 /// 8 elements per thread with vector loads and stores, for chains over NL
@@ -475,9 +630,12 @@ __device__ __forceinline__ void loadLeaf(const ChainArgs &g, int64_t v,
 /// single element, or is broadcast with innermost stride 1 (read as 8
 /// contiguous elements) or 0 (one element repeated); every pointer is
 /// aligned to 8 elements. NL is a template parameter so the leaves live in
-/// registers.
-template <typename T, typename I, int NL, bool Simple>
-__global__ void chainKernelVec(ChainArgs g) {
+/// registers. OP >= 0: one step of that op over leaves 0, 1, 2 in order
+/// (applyOp8); OP < 0: the step interpreter, bounded to 128 registers so two
+/// blocks share an SM.
+template <typename T, typename I, int NL, bool Narrow>
+__global__ void __launch_bounds__(kThreads, Narrow ? 2 : 1)
+    chainKernelVec(ChainArgs g) {
   const int64_t nv = g.n / 8;
   MP_GRID_STRIDE(v, nv) {
     T leaf[NL][8];
@@ -499,19 +657,13 @@ __global__ void chainKernelVec(ChainArgs g) {
             boff[k] += int64_t(c) * g.bc.stride[k][d];
       }
     }
-    loadLeaf<T, 0, NL>(g, v, boff, leaf);
+    loadLeaf<T, Narrow, 0, NL>(g, v, boff, leaf);
     // Steps outside, elements inside: every array index is a compile-time
     // constant, so nothing leaves the registers.
     T out[8];
 #pragma unroll
     for (int j = 0; j < 8; ++j)
       out[j] = T(0);
-    if constexpr (Simple) {
-      // One step over leaves 0, 1, 2 in order (every unfused kernel): no
-      // argument selection at all.
-      constexpr int B = NL > 1 ? 1 : 0, C = NL > 2 ? 2 : B;
-      applyStep8<T>(g.steps[0], leaf[0], leaf[B], leaf[C], out, g);
-    } else
     for (int s = 0; s < g.numSteps; ++s) {
       const Step st = g.steps[s];
       T a[8], b[8], c[8];
@@ -533,22 +685,124 @@ __global__ void chainKernelVec(ChainArgs g) {
             out[j] = roundTo(out[j], st.round);
         }
     }
-    Raw8 raw;
-    pack8<T>(out, g.outType, raw);
-    store8(g.out, g.outType, v, raw);
+    if constexpr (Narrow) {
+      store8Small(g.out, g.outType, v * 8, out);
+    } else {
+      Raw8 raw;
+      pack8<T>(out, g.outType, raw);
+      store8(g.out, g.outType, v, raw);
+    }
+  }
+}
+
+/// One step of a compile-time op over NL leaves in order, 8 elements per
+/// thread, float compute, every leaf and the result of at most 4 bytes an
+/// element (smallFloatIO): what unfused elementwise instructions run. The
+/// op and the narrow dtypes keep it to a few dozen registers, so an SM
+/// holds enough warps in flight to reach full memory bandwidth.
+template <typename I, int NL, int OP>
+__global__ void __launch_bounds__(kThreads) fixedKernel(ChainArgs g) {
+  const int64_t nv = g.n / 8;
+  const uint32_t bmask = ~(g.direct | g.scalar) & ((1u << NL) - 1);
+  MP_GRID_STRIDE(v, nv) {
+    I boff[NL];
+#pragma unroll
+    for (int k = 0; k < NL; ++k)
+      boff[k] = 0;
+    if (bmask) {
+      I i = I(v * 8);
+      for (int d = g.bc.rank - 1; d >= 0; --d) {
+        I size = I(g.bc.shape[d]);
+        I q = i / size;
+        I c = i - q * size;
+        i = q;
+#pragma unroll
+        for (int k = 0; k < NL; ++k)
+          if ((bmask >> k) & 1)
+            boff[k] += c * I(g.bc.stride[k][d]);
+      }
+    }
+    float x[NL][8];
+#pragma unroll
+    for (int k = 0; k < NL; ++k) {
+      if ((g.direct >> k) & 1) {
+        load8Small(g.leaf[k], g.leafType[k], v * 8, x[k]);
+      } else if ((g.rowContiguous >> k) & 1) {
+        load8Small(g.leaf[k], g.leafType[k], int64_t(boff[k]), x[k]);
+      } else {
+        float e = ldAs<float>(g.leaf[k], g.leafType[k],
+                              (g.scalar >> k) & 1 ? 0 : int64_t(boff[k]));
+#pragma unroll
+        for (int j = 0; j < 8; ++j)
+          x[k][j] = e;
+      }
+    }
+    constexpr int B = NL > 1 ? 1 : 0, C = NL > 2 ? 2 : B;
+    float o[8];
+    applyOp8<float, OP>(g.steps[0], x[0], x[B], x[C], o);
+    store8Small(g.out, g.outType, v * 8, o);
+  }
+}
+
+/// Launches the fixed-op kernel for op `op` (float compute), false when
+/// there is none.
+template <typename I, int NL>
+bool launchFixed(int op, const ChainArgs &g, unsigned grid,
+                 cudaStream_t stream) {
+  switch (op) {
+#define MP_FIXED(o)                                                            \
+  case o:                                                                      \
+    if constexpr (arityOf(o) == NL) {                                          \
+      fixedKernel<I, NL, o><<<grid, kThreads, 0, stream>>>(g);                \
+      return true;                                                             \
+    }                                                                          \
+    return false;
+    MP_FIXED(kAdd)
+    MP_FIXED(kSub)
+    MP_FIXED(kMul)
+    MP_FIXED(kDiv)
+    MP_FIXED(kGt)
+    MP_FIXED(kLt)
+    MP_FIXED(kGe)
+    MP_FIXED(kLe)
+    MP_FIXED(kEq)
+    MP_FIXED(kWhere)
+    MP_FIXED(kCopy)
+    MP_FIXED(kScale)
+    MP_FIXED(kNeg)
+    MP_FIXED(kRelu)
+#undef MP_FIXED
+  default:
+    return false;
   }
 }
 
 template <typename T, typename I, int NL>
 void launchVecN(const ChainArgs &g, unsigned grid, cudaStream_t stream) {
   const Step &s0 = g.steps[0];
+  // One step over leaves 0, 1, 2 in order (every unfused kernel) with no
+  // rounding of its own takes a fixed-op kernel where one exists.
   bool simple = g.numSteps == 1 && s0.a == 0 &&
                 s0.b == (NL > 1 ? 1 : 0) && (NL < 3 || s0.c == 2) &&
                 s0.round == DType::F32;
-  if (simple)
-    chainKernelVec<T, I, NL, true><<<grid, kThreads, 0, stream>>>(g);
-  else
-    chainKernelVec<T, I, NL, false><<<grid, kThreads, 0, stream>>>(g);
+  // A fixed op reads exactly its operands: where three leaves, a binary
+  // op two, a unary op one.
+  bool narrow = smallFloatIO(g.outType);
+  for (int k = 0; k < NL; ++k)
+    narrow &= smallFloatIO(g.leafType[k]);
+  if constexpr (std::is_same<T, float>::value)
+    if (simple && narrow && arityOf(s0.op) == NL &&
+        launchFixed<I, NL>(s0.op, g, grid, stream))
+      return;
+  // Narrow: f32/f16/bf16/bool/u8 operands and result (every chain the
+  // lowering fuses) load and store through 16-byte accesses of their own
+  // width, which keeps far fewer registers live than the any-dtype path.
+  if constexpr (std::is_same<T, float>::value)
+    if (narrow) {
+      chainKernelVec<T, I, NL, true><<<grid, kThreads, 0, stream>>>(g);
+      return;
+    }
+  chainKernelVec<T, I, NL, false><<<grid, kThreads, 0, stream>>>(g);
 }
 
 template <typename T, typename I>

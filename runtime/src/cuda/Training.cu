@@ -175,7 +175,13 @@ struct AdamArgs {
   int64_t n;
 };
 
-template <typename T> __global__ void adamKernelDev(AdamArgs a) {
+/// The step's constants, computed once per block from the device scalars.
+template <typename T> struct AdamConsts {
+  bool skip;
+  T stepSize, bc2Sqrt, inv, w, decay, weight, b2, omb2, e;
+};
+
+template <typename T> __device__ AdamConsts<T> adamConsts(const AdamArgs &a) {
   __shared__ double sh[3];
   if (threadIdx.x == 0) {
     double t = a.step.get(0) + (a.increment ? 1 : 0);
@@ -185,42 +191,150 @@ template <typename T> __global__ void adamKernelDev(AdamArgs a) {
     sh[2] = 1 - pow(a.beta2, t);
   }
   __syncthreads();
-  bool skip = a.found.p && a.found.get(0) != 0;
   double lr = sh[0], bc1 = sh[1], bc2 = sh[2];
-  const T stepSize = T(-(lr / bc1)), bc2Sqrt = T(sqrt(bc2));
-  const T inv = T(a.inv.get(1));
-  const T w = T(a.wd), decay = T(1 - lr * a.wd), weight = T(1 - a.beta1);
-  const T b2 = T(a.beta2), omb2 = T(1 - a.beta2), e = T(a.eps);
-  MP_GRID_STRIDE(i, a.n) {
-    T pv = ldAs<T>(a.p.p, a.p.t, i);
-    if (skip) {
-      if (a.outP.p != a.p.p)
-        stAs<T>(a.outP.p, a.outP.t, i, pv);
-      if (a.outM.p != a.m.p)
-        stAs<T>(a.outM.p, a.outM.t, i, ldAs<T>(a.m.p, a.m.t, i));
-      if (a.outV.p != a.v.p)
-        stAs<T>(a.outV.p, a.outV.t, i, ldAs<T>(a.v.p, a.v.t, i));
-    } else {
-      T g = ldAs<T>(a.g.p, a.g.t, i);
-      if (a.hasInv)
-        g = g * inv;
-      if (a.decoupled)
-        pv = pv * decay;
-      else if (a.wd != 0)
-        g = g + w * pv;
-      T m = ldAs<T>(a.m.p, a.m.t, i);
-      m = weight < T(0.5) ? m + weight * (g - m)
-                          : g - (g - m) * (T(1) - weight);
-      T v = ldAs<T>(a.v.p, a.v.t, i) * b2 + omb2 * g * g;
-      T denom = sqrt(v) / bc2Sqrt + e;
-      pv = pv + stepSize * m / denom;
+  AdamConsts<T> k;
+  k.skip = a.found.p && a.found.get(0) != 0;
+  k.stepSize = T(-(lr / bc1));
+  k.bc2Sqrt = T(sqrt(bc2));
+  k.inv = T(a.inv.get(1));
+  k.w = T(a.wd);
+  k.decay = T(1 - lr * a.wd);
+  k.weight = T(1 - a.beta1);
+  k.b2 = T(a.beta2);
+  k.omb2 = T(1 - a.beta2);
+  k.e = T(a.eps);
+  return k;
+}
+
+/// One element's update, in the CPU reference's operation order.
+template <typename T>
+__device__ __forceinline__ void adamElement(const AdamArgs &a,
+                                            const AdamConsts<T> &k, T &pv,
+                                            T g, T &m, T &v) {
+  if (a.hasInv)
+    g = g * k.inv;
+  if (a.decoupled)
+    pv = pv * k.decay;
+  else if (a.wd != 0)
+    g = g + k.w * pv;
+  m = k.weight < T(0.5) ? m + k.weight * (g - m)
+                        : g - (g - m) * (T(1) - k.weight);
+  v = v * k.b2 + k.omb2 * g * g;
+  T denom = sqrt(v) / k.bc2Sqrt + k.e;
+  pv = pv + k.stepSize * m / denom;
+}
+
+/// Element i through ldAs/stAs (any dtype).
+template <typename T>
+__device__ __forceinline__ void adamScalar(const AdamArgs &a,
+                                           const AdamConsts<T> &k, int64_t i) {
+  T pv = ldAs<T>(a.p.p, a.p.t, i);
+  if (k.skip) {
+    if (a.outP.p != a.p.p)
       stAs<T>(a.outP.p, a.outP.t, i, pv);
-      stAs<T>(a.outM.p, a.outM.t, i, m);
-      stAs<T>(a.outV.p, a.outV.t, i, v);
-    }
-    if (a.copy.p)
-      stAs<T>(a.copy.p, a.copy.t, i, ldAs<T>(a.outP.p, a.outP.t, i));
+    if (a.outM.p != a.m.p)
+      stAs<T>(a.outM.p, a.outM.t, i, ldAs<T>(a.m.p, a.m.t, i));
+    if (a.outV.p != a.v.p)
+      stAs<T>(a.outV.p, a.outV.t, i, ldAs<T>(a.v.p, a.v.t, i));
+  } else {
+    T m = ldAs<T>(a.m.p, a.m.t, i), v = ldAs<T>(a.v.p, a.v.t, i);
+    adamElement<T>(a, k, pv, ldAs<T>(a.g.p, a.g.t, i), m, v);
+    stAs<T>(a.outP.p, a.outP.t, i, pv);
+    stAs<T>(a.outM.p, a.outM.t, i, m);
+    stAs<T>(a.outV.p, a.outV.t, i, v);
   }
+  if (a.copy.p)
+    stAs<T>(a.copy.p, a.copy.t, i, ldAs<T>(a.outP.p, a.outP.t, i));
+}
+
+template <typename T> __global__ void adamKernelDev(AdamArgs a) {
+  const AdamConsts<T> k = adamConsts<T>(a);
+  MP_GRID_STRIDE(i, a.n)
+    adamScalar<T>(a, k, i);
+}
+
+/// 4 consecutive values of a f32, f16 or bf16 array as float.
+__device__ __forceinline__ float4 load4(const void *p, DType t, int64_t q) {
+  if (t == DType::F32)
+    return static_cast<const float4 *>(p)[q];
+  uint2 r = static_cast<const uint2 *>(p)[q];
+  float4 o;
+  if (t == DType::F16) {
+    const __half *h = reinterpret_cast<const __half *>(&r);
+    o = make_float4(__half2float(h[0]), __half2float(h[1]),
+                    __half2float(h[2]), __half2float(h[3]));
+  } else {
+    const __nv_bfloat16 *h = reinterpret_cast<const __nv_bfloat16 *>(&r);
+    o = make_float4(__bfloat162float(h[0]), __bfloat162float(h[1]),
+                    __bfloat162float(h[2]), __bfloat162float(h[3]));
+  }
+  return o;
+}
+
+__device__ __forceinline__ void store4(void *p, DType t, int64_t q,
+                                       float4 v) {
+  if (t == DType::F32) {
+    static_cast<float4 *>(p)[q] = v;
+    return;
+  }
+  uint2 r;
+  if (t == DType::F16) {
+    __half *h = reinterpret_cast<__half *>(&r);
+    h[0] = __float2half_rn(v.x), h[1] = __float2half_rn(v.y);
+    h[2] = __float2half_rn(v.z), h[3] = __float2half_rn(v.w);
+  } else {
+    __nv_bfloat16 *h = reinterpret_cast<__nv_bfloat16 *>(&r);
+    h[0] = __float2bfloat16_rn(v.x), h[1] = __float2bfloat16_rn(v.y);
+    h[2] = __float2bfloat16_rn(v.z), h[3] = __float2bfloat16_rn(v.w);
+  }
+  static_cast<uint2 *>(p)[q] = r;
+}
+
+/// The f32 master path (adamVectorizable): 4 elements per thread through
+/// 16-byte accesses (8-byte for a f16/bf16 gradient or copy), the same
+/// arithmetic per element as adamScalar; the last n % 4 go through it.
+__global__ void adamKernelVec(AdamArgs a) {
+  const AdamConsts<float> k = adamConsts<float>(a);
+  const int64_t n4 = a.n / 4;
+  MP_GRID_STRIDE(q, n4) {
+    float4 p = static_cast<const float4 *>(a.p.p)[q];
+    float4 m = static_cast<const float4 *>(a.m.p)[q];
+    float4 v = static_cast<const float4 *>(a.v.p)[q];
+    if (!k.skip) {
+      float4 g = load4(a.g.p, a.g.t, q);
+      adamElement<float>(a, k, p.x, g.x, m.x, v.x);
+      adamElement<float>(a, k, p.y, g.y, m.y, v.y);
+      adamElement<float>(a, k, p.z, g.z, m.z, v.z);
+      adamElement<float>(a, k, p.w, g.w, m.w, v.w);
+    }
+    if (!k.skip || a.outP.p != a.p.p)
+      static_cast<float4 *>(a.outP.p)[q] = p;
+    if (!k.skip || a.outM.p != a.m.p)
+      static_cast<float4 *>(a.outM.p)[q] = m;
+    if (!k.skip || a.outV.p != a.v.p)
+      static_cast<float4 *>(a.outV.p)[q] = v;
+    if (a.copy.p)
+      store4(a.copy.p, a.copy.t, q, p);
+  }
+  int64_t tail = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (tail < a.n % 4)
+    adamScalar<float>(a, k, n4 * 4 + tail);
+}
+
+/// True when every array is f32 except a f16/bf16 gradient or copy, each
+/// aligned for adamKernelVec's accesses.
+bool adamVectorizable(const AdamArgs &a) {
+  auto f32 = [](const Arr &x) {
+    return x.t == DType::F32 && uintptr_t(x.p) % 16 == 0;
+  };
+  auto low = [](const Arr &x) {
+    return x.t == DType::F32 ? uintptr_t(x.p) % 16 == 0
+           : x.t == DType::F16 || x.t == DType::BF16
+               ? uintptr_t(x.p) % 8 == 0
+               : false;
+  };
+  return f32(a.p) && f32(a.m) && f32(a.v) && f32(a.outP) && f32(a.outM) &&
+         f32(a.outV) && low(a.g) && (!a.copy.p || low(a.copy));
 }
 
 Status adamKernel(KernelContext &c, Env &env) {
@@ -251,6 +365,8 @@ Status adamKernel(KernelContext &c, Env &env) {
   a.n = p.numel();
   if (p.dtype == DType::F64)
     adamKernelDev<double><<<gridFor(a.n, 4), kThreads, 0, env.stream>>>(a);
+  else if (adamVectorizable(a))
+    adamKernelVec<<<gridFor(a.n / 4 + 4, 2), kThreads, 0, env.stream>>>(a);
   else
     adamKernelDev<float><<<gridFor(a.n, 4), kThreads, 0, env.stream>>>(a);
   MP_RT_TRY(checkLaunch(c, "adam update"));
