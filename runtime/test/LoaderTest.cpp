@@ -182,6 +182,69 @@ TEST(ProgramFormat, PlannerReusesMemory) {
   EXPECT_EQ(p.arenaSize, 2048u);
 }
 
+/// neg -> reshape -> squeeze -> add: the reshape and squeeze results are
+/// views of the neg result (one view group).
+Program buildViewChain() {
+  Program p;
+  uint32_t x = p.addTensor("x", DType::F32, {3, 2}, Role::Input);
+  uint32_t shape = p.addTensor("shape", DType::I64, {3}, Role::Constant,
+                               HostTensor::i64({3}, {3, 1, 2}).bytes);
+  uint32_t n = p.addTensor("n", DType::F32, {3, 2}, Role::Transient);
+  uint32_t r = p.addTensor("r", DType::F32, {3, 1, 2}, Role::Transient);
+  uint32_t q = p.addTensor("q", DType::F32, {3, 2}, Role::Transient);
+  uint32_t y = p.addTensor("y", DType::F32, {3, 2}, Role::Output);
+  Function f;
+  f.name = "forward";
+  f.inputs = {x};
+  f.outputs = {y};
+  Instruction neg, reshape, squeeze, add;
+  neg.kernel = "neg";
+  neg.operands = {x};
+  neg.results = {n};
+  reshape.kernel = "reshape";
+  reshape.operands = {n, shape};
+  reshape.results = {r};
+  squeeze.kernel = "squeeze";
+  squeeze.operands = {r};
+  squeeze.results = {q};
+  squeeze.attrs = {aInts("axes", {1})};
+  add.kernel = "add";
+  add.operands = {q, n}; // n stays live past its views
+  add.results = {y};
+  f.body = {neg, reshape, squeeze, add};
+  p.functions.push_back(f);
+  planMemory(p);
+  return p;
+}
+
+TEST(ProgramFormat, PlannerSharesViewBytes) {
+  Program p = buildViewChain();
+  const TensorDesc &n = *p.findTensor("n"), &r = *p.findTensor("r"),
+                   &q = *p.findTensor("q");
+  EXPECT_EQ(r.arenaOffset, n.arenaOffset);
+  EXPECT_EQ(q.arenaOffset, n.arenaOffset);
+  EXPECT_EQ(p.arenaSize, 64u); // one 24-byte buffer, aligned
+  EXPECT_EQ(validateProgram(p), "");
+  // A view group at different but overlapping offsets is an error.
+  Program shifted = p;
+  shifted.arenaSize = 128;
+  shifted.tensors[q.id].arenaOffset = n.arenaOffset + 8;
+  EXPECT_NE(validateProgram(shifted).find("share arena bytes"),
+            std::string::npos);
+  // Tensors that are not views of each other may not share live bytes.
+  Program notView = p;
+  notView.functions[0].body[1].kernel = "abs";
+  notView.functions[0].body[1].operands = {n.id};
+  EXPECT_NE(validateProgram(notView).find("share arena bytes"),
+            std::string::npos);
+  // Nor may a view whose operand is written twice.
+  Program twice = p;
+  Instruction again = twice.functions[0].body[0];
+  twice.functions[0].body.insert(twice.functions[0].body.begin() + 2, again);
+  EXPECT_NE(validateProgram(twice).find("share arena bytes"),
+            std::string::npos);
+}
+
 //===----------------------------------------------------------------------===//
 // Through the C ABI, per backend
 //===----------------------------------------------------------------------===//
@@ -200,6 +263,14 @@ TEST_P(Conformance, LoaderTruncationThroughTheABI) {
             MP_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(mp_rt_load_program_memory(session->get(), a.data(), a.size()),
             MP_OK);
+}
+
+TEST_P(Conformance, ViewsRunInPlace) {
+  ASSERT_EQ(session->load(buildViewChain()), MP_OK) << session->error();
+  ASSERT_EQ(session->write("x", HostTensor::f32({3, 2}, {1, -2, 3, -4, 5, -6})),
+            MP_OK);
+  ASSERT_EQ(mp_rt_run(session->get(), "forward"), MP_OK) << session->error();
+  expectEq(session->read("y").values(), {-2, 4, -6, 8, -10, 12});
 }
 
 TEST_P(Conformance, LoaderSurvivesRandomMutations) {

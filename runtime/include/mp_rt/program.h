@@ -149,13 +149,16 @@ constexpr uint32_t kFormatVersion = 1;
 
 /// Checks the structural rules of docs/ProgramFormat.md (ids in range,
 /// unique names, roles, data sizes, `updates` targets, arena bounds and
-/// non-overlap of simultaneously live transients, define-before-use).
+/// non-overlap of simultaneously live transients other than a view and its
+/// operand at one offset, define-before-use).
 /// Returns an empty string when valid, else the first problem found.
 std::string validateProgram(const Program &p,
                             const ReadOptions &opts = ReadOptions());
 
 /// Assigns arena offsets to every Transient tensor (first fit over
-/// per-function live ranges, 64-byte aligned) and sets arenaSize.
+/// per-function live ranges, 64-byte aligned) and sets arenaSize. A view
+/// (reshape, flatten, squeeze, unsqueeze, identity) whose result and operand
+/// are transients written once shares its operand's bytes.
 void planMemory(Program &p);
 
 /// Serializes `p` (which should validate) into `out`.

@@ -247,6 +247,55 @@ bool timeOverlap(const std::vector<LiveRange> &a,
   return false;
 }
 
+/// Kernels whose result holds its first operand's bytes unchanged.
+bool isViewKernel(const std::string &k) {
+  return k == "reshape" || k == "flatten" || k == "squeeze" ||
+         k == "unsqueeze" || k == "identity";
+}
+
+/// View groups: a view kernel's transient result and its transient first
+/// operand, of one dtype and byte size, each written by exactly one
+/// instruction of the program, may occupy the same bytes, since both hold
+/// the same value for as long as either lives (the kernels skip a copy onto
+/// itself). Returns each tensor's group representative (the smallest id;
+/// the tensor itself when it is in no group).
+std::vector<uint32_t> viewGroups(const Program &p) {
+  const size_t n = p.tensors.size();
+  std::vector<uint32_t> parent(n), writes(n, 0);
+  for (uint32_t i = 0; i < n; ++i)
+    parent[i] = i;
+  for (const Function &f : p.functions)
+    for (const Instruction &ins : f.body)
+      for (uint32_t id : ins.results)
+        if (id < n)
+          ++writes[id];
+  auto find = [&](uint32_t x) {
+    while (parent[x] != x)
+      x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  for (const Function &f : p.functions)
+    for (const Instruction &ins : f.body) {
+      if (!isViewKernel(ins.kernel) || ins.operands.empty() ||
+          ins.results.size() != 1)
+        continue;
+      uint32_t x = ins.operands[0], y = ins.results[0];
+      if (x >= n || y >= n || x == y)
+        continue;
+      const TensorDesc &tx = p.tensors[x], &ty = p.tensors[y];
+      if (tx.role != Role::Transient || ty.role != Role::Transient ||
+          tx.dtype != ty.dtype || tx.numBytes() != ty.numBytes() ||
+          tx.numBytes() == 0 || writes[x] != 1 || writes[y] != 1)
+        continue;
+      uint32_t a = find(x), b = find(y);
+      if (a != b)
+        parent[std::max(a, b)] = std::min(a, b);
+    }
+  for (uint32_t i = 0; i < n; ++i)
+    parent[i] = find(i);
+  return parent;
+}
+
 } // namespace
 
 std::string validateProgram(const Program &p, const ReadOptions &opts) {
@@ -417,6 +466,7 @@ std::string validateProgram(const Program &p, const ReadOptions &opts) {
     return p.tensors[a].arenaOffset < p.tensors[b].arenaOffset;
   });
   auto ranges = liveRanges(p);
+  std::vector<uint32_t> group = viewGroups(p);
   for (size_t a = 0; a < trans.size(); ++a) {
     const TensorDesc &ta = p.tensors[trans[a]];
     uint64_t end = ta.arenaOffset + ta.numBytes();
@@ -424,6 +474,10 @@ std::string validateProgram(const Program &p, const ReadOptions &opts) {
       const TensorDesc &tb = p.tensors[trans[b]];
       if (tb.arenaOffset >= end)
         break;
+      // One view group at one offset: the same bytes, the same value.
+      if (group[trans[a]] == group[trans[b]] &&
+          ta.arenaOffset == tb.arenaOffset)
+        continue;
       if (timeOverlap(ranges[trans[a]], ranges[trans[b]]))
         return "memory plan: " + tensorRef(p, trans[a]) + " and " +
                tensorRef(p, trans[b]) +
@@ -435,9 +489,16 @@ std::string validateProgram(const Program &p, const ReadOptions &opts) {
 
 void planMemory(Program &p) {
   auto ranges = liveRanges(p);
+  // A view group is placed once, live over the union of its members'
+  // ranges; every member then gets its representative's offset.
+  std::vector<uint32_t> group = viewGroups(p);
+  for (uint32_t i = 0; i < p.tensors.size(); ++i)
+    if (group[i] != i)
+      ranges[group[i]].insert(ranges[group[i]].end(), ranges[i].begin(),
+                              ranges[i].end());
   std::vector<uint32_t> order;
   for (uint32_t i = 0; i < p.tensors.size(); ++i)
-    if (p.tensors[i].role == Role::Transient)
+    if (p.tensors[i].role == Role::Transient && group[i] == i)
       order.push_back(i);
   std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     return p.tensors[a].numBytes() > p.tensors[b].numBytes();
@@ -464,6 +525,9 @@ void planMemory(Program &p) {
     arena = std::max(arena, off + size);
     placed.push_back(id);
   }
+  for (uint32_t i = 0; i < p.tensors.size(); ++i)
+    if (group[i] != i)
+      p.tensors[i].arenaOffset = p.tensors[group[i]].arenaOffset;
   p.arenaSize = (arena + align - 1) / align * align;
 }
 

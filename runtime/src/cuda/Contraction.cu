@@ -8,7 +8,8 @@
 // with f32 accumulation (CUBLAS_COMPUTE_32F), f32 without TF32 (the
 // reference precision), f64 in f64. gemm's `beta * C` is a broadcast copy
 // of C into the target followed by cuBLASLt's own beta, so alpha * AB +
-// beta * C is formed in f32 and rounded once, as on the CPU. An epilogue
+// beta * C is formed in f32 and rounded once, as on the CPU (a bias row C
+// with beta 1 through cuBLASLt's bias epilogue, C otherwise). An epilogue
 // (the lowering's fused bias/activation/cast chain) reads the product,
 // rounded to the operands' dtype as the unfused program stores it, from
 // scratch memory and writes the result in one elementwise pass. The
@@ -51,6 +52,10 @@ struct LtProblem {
   int64_t ldd, strideD;
   int64_t batch;
   double alpha, beta; // beta != 0: D already holds C
+  /// A bias vector of m elements (one per row of the column-major D, so
+  /// per column of our row-major result) added by cuBLASLt's epilogue in
+  /// the f32 compute type before D is rounded; null for none.
+  const void *bias = nullptr;
 };
 
 struct Desc {
@@ -109,6 +114,19 @@ Status runLt(KernelContext &c, Env &env, const LtProblem &p) {
                         cublasLtMatmulDescSetAttribute(
                             d.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)),
                         "transb"));
+  if (p.bias) {
+    cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
+    MP_RT_TRY(checkCublas(c,
+                          cublasLtMatmulDescSetAttribute(
+                              d.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
+                              sizeof(epi)),
+                          "epilogue"));
+    MP_RT_TRY(checkCublas(c,
+                          cublasLtMatmulDescSetAttribute(
+                              d.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias,
+                              sizeof(p.bias)),
+                          "bias pointer"));
+  }
   MP_RT_TRY(layout(c, d.a, t, p.transA ? p.k : p.m, p.transA ? p.m : p.k,
                    p.lda, p.batch, p.strideA));
   MP_RT_TRY(layout(c, d.b, t, p.transB ? p.n : p.k, p.transB ? p.k : p.n,
@@ -116,11 +134,12 @@ Status runLt(KernelContext &c, Env &env, const LtProblem &p) {
   MP_RT_TRY(layout(c, d.d, t, p.m, p.n, p.ldd, p.batch, p.strideD));
 
   char key[256];
-  std::snprintf(key, sizeof(key), "%d:%d%d:%lld:%lld:%lld:%lld:%lld:%lld:%lld:%lld:%d",
+  std::snprintf(key, sizeof(key),
+                "%d:%d%d:%lld:%lld:%lld:%lld:%lld:%lld:%lld:%lld:%d:%d",
                 int(p.dtype), p.transA, p.transB, (long long)p.m,
                 (long long)p.n, (long long)p.k, (long long)p.lda,
                 (long long)p.ldb, (long long)p.ldd, (long long)p.batch,
-                (long long)p.strideA, p.beta != 0);
+                (long long)p.strideA, p.beta != 0, p.bias != nullptr);
   auto &algos = env.matmulCache.algos;
   auto it = algos.find(key);
   if (it == algos.end()) {
@@ -270,7 +289,15 @@ Status gemmKernel(KernelContext &c, Env &env) {
   if (M == 0 || N == 0)
     return Status::success();
   double be = 0;
-  if (cc && beta != 0) {
+  // A bias row (C of N elements, beta 1) goes to cuBLASLt's bias epilogue:
+  // alpha * AB + C still formed in f32 and rounded once, without first
+  // copying C across the whole result.
+  const void *bias = nullptr;
+  if (cc && beta == 1 && K > 0 && cc->numel() == N && N > 1 &&
+      cc->shape.back() == N && cc->dtype == a.dtype &&
+      a.dtype != DType::F64 && uintptr_t(cc->data) % 16 == 0)
+    bias = cc->data;
+  else if (cc && beta != 0) {
     MP_RT_TRY(broadcastCopy(c, env, *cc, prod));
     be = beta;
   }
@@ -283,8 +310,16 @@ Status gemmKernel(KernelContext &c, Env &env) {
       MP_RT_TRY(scaleInPlace(c, env, prod, beta));
   } else {
     LtProblem p{a.dtype, tB, tA, N, M, K, b.data, tB ? K : N, 0,
-                a.data, tA ? M : K, 0, prod.data, N, 0, 1, alpha, be};
-    MP_RT_TRY(runLt(c, env, p));
+                a.data, tA ? M : K, 0, prod.data, N, 0, 1, alpha, be, bias};
+    Status st = runLt(c, env, p);
+    if (!st.ok() && bias) {
+      // No bias-epilogue algorithm for this problem: C the general way.
+      MP_RT_TRY(broadcastCopy(c, env, *cc, prod));
+      p.bias = nullptr;
+      p.beta = beta;
+      st = runLt(c, env, p);
+    }
+    MP_RT_TRY(st);
   }
   if (epi)
     return finishEpilogue(c, env, numOwn, prod);
