@@ -3,7 +3,10 @@ each in fp32, AMP f16 and AMP bf16 with AdamW (lr 1e-4) into DIR, without
 parameter data (mp-compile --no-state-data; mp-run --init-params fills the
 parameters on the GPU machine), so the programs travel in a few MiB.
 
-    python3 bench/export_bench_models.py build/bin DIR [mlp gpt2]
+    python3 bench/export_bench_models.py build/bin DIR [--keep-onnx] [mlp gpt2]
+
+--keep-onnx leaves DIR/<work>.onnx (with its .data) for recompiling
+without exporting again.
 """
 import os
 import subprocess
@@ -18,7 +21,9 @@ import models  # noqa: E402
 
 def main():
     bindir, out = sys.argv[1], sys.argv[2]
-    works = sys.argv[3:] or ["mlp", "gpt2"]
+    rest = sys.argv[3:]
+    keep = "--keep-onnx" in rest
+    works = [w for w in rest if w != "--keep-onnx"] or ["mlp", "gpt2"]
     os.makedirs(out, exist_ok=True)
     for work in works:
         m, x, y = models.build(work)
@@ -45,6 +50,8 @@ def main():
                             "--batch", str(batch),
                             "--no-state-data", "-o", mpb], check=True)
             print("wrote", mpb, os.path.getsize(mpb), "bytes", flush=True)
+        if keep:
+            continue
         os.remove(path)
         data = path + ".data"
         if os.path.exists(data):

@@ -67,6 +67,74 @@ TEST_P(Conformance, MatmulBatchedBroadcast) {
   expectNear(r.results[0].values(), want, 1e-5);
 }
 
+/// The last two dims of each matrix of x ([..., R, C] -> [..., C, R]).
+std::vector<double> swapLast2(const std::vector<double> &x, int64_t batch,
+                              int64_t R, int64_t C) {
+  std::vector<double> y(x.size());
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t c = 0; c < C; ++c)
+        y[size_t(b * R * C + c * R + r)] = x[size_t(b * R * C + r * C + c)];
+  return y;
+}
+
+TEST_P(Conformance, MatmulTransposedOperands) {
+  // transA / transB: the operand holds its matrices transposed. Batched
+  // [2,3] x A^T [K,M] against one B, a batched B^T, both, and f16 with a
+  // batch of A against one transposed B (the folded-into-M path must not
+  // take a transposed A).
+  const int64_t M = 5, K = 6, N = 4, nb = 6;
+  auto a = randomValues(nb * M * K, 11), b = randomValues(nb * K * N, 12);
+  auto at = swapLast2(a, nb, M, K), bt = swapLast2(b, nb, K, N);
+  std::vector<double> want;
+  for (int64_t i = 0; i < nb; ++i) {
+    std::vector<double> ai(a.begin() + i * M * K, a.begin() + (i + 1) * M * K);
+    std::vector<double> bi(b.begin() + i * K * N, b.begin() + (i + 1) * K * N);
+    auto c = refMatmul(ai, bi, M, N, K);
+    want.insert(want.end(), c.begin(), c.end());
+  }
+  for (int mode = 1; mode <= 3; ++mode) {
+    bool tA = mode & 1, tB = mode & 2;
+    HostTensor x = HostTensor::f32(tA ? Shape{2, 3, K, M} : Shape{2, 3, M, K},
+                                   tA ? at : a);
+    HostTensor y = HostTensor::f32(tB ? Shape{2, 3, N, K} : Shape{2, 3, K, N},
+                                   tB ? bt : b);
+    std::vector<Attribute> attrs;
+    if (tA)
+      attrs.push_back(aI("transA", 1));
+    if (tB)
+      attrs.push_back(aI("transB", 1));
+    auto r = run("matmul", {x, y}, {{DType::F32, {2, 3, M, N}}}, attrs);
+    ASSERT_RUN_OK(r);
+    expectNear(r.results[0].values(), want, 1e-5, 0,
+               mode == 1 ? "transA" : mode == 2 ? "transB" : "both");
+  }
+  // [2,3,M,K] f16 against one B^T [N,K]; and A^T [2,3,K,M] against one B.
+  std::vector<double> b0(b.begin(), b.begin() + K * N);
+  auto b0t = swapLast2(b0, 1, K, N);
+  std::vector<double> want0;
+  for (int64_t i = 0; i < nb; ++i) {
+    std::vector<double> ai(a.begin() + i * M * K, a.begin() + (i + 1) * M * K);
+    auto c = refMatmul(ai, b0, M, N, K);
+    want0.insert(want0.end(), c.begin(), c.end());
+  }
+  auto r = run("matmul",
+               {HostTensor::of(DType::F16, {2, 3, M, K}, a),
+                HostTensor::of(DType::F16, {N, K}, b0t)},
+               {{DType::F16, {2, 3, M, N}}}, {aI("transB", 1)});
+  ASSERT_RUN_OK(r);
+  expectNear(r.results[0].values(), want0, 2e-2, 1e-2, "f16 transB");
+  r = run("matmul",
+          {HostTensor::f32({2, 3, K, M}, at), HostTensor::f32({K, N}, b0)},
+          {{DType::F32, {2, 3, M, N}}}, {aI("transA", 1)});
+  ASSERT_RUN_OK(r);
+  expectNear(r.results[0].values(), want0, 1e-5, 0, "transA, one B");
+  // A transposed vector is an error.
+  r = run("matmul", {HostTensor::f32({K}, a), HostTensor::f32({K, N}, b0)},
+          {{DType::F32, {N}}}, {aI("transA", 1)});
+  EXPECT_NE(r.status, MP_OK);
+}
+
 TEST_P(Conformance, MatmulVectorPromotion) {
   auto m = HostTensor::f32({2, 3}, {1, 2, 3, 4, 5, 6});
   auto v3 = HostTensor::f32({3}, {1, 0, -1});

@@ -77,8 +77,9 @@ static cl::opt<double> lossScale(
     cl::init(0), cl::cat(cat));
 static cl::opt<bool> fuseElementwise(
     "fuse-elementwise",
-    cl::desc("Fuse chains of float elementwise ops into one kernel "
-             "(default true; --fuse-elementwise=false keeps one per op)"),
+    cl::desc("Fuse chains of float elementwise ops into one kernel and "
+             "fold matmul operand transposes into transA/transB (default "
+             "true; --fuse-elementwise=false keeps one instruction per op)"),
     cl::init(true), cl::cat(cat));
 static cl::opt<bool> noStateData(
     "no-state-data",

@@ -37,6 +37,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/CommandLine.h"
 
@@ -185,6 +186,12 @@ private:
   Operation *epilogueProducer(ArrayRef<Operation *> chain);
   LogicalResult emitChain(ArrayRef<Operation *> chain, Operation *producer,
                           rt::Function &fn);
+  void findFoldedTransposes(Block &body);
+  void contractionOperands(Operation *op, rt::Instruction &ins);
+
+  /// Transposes of the last two dims that every user (a matmul) reads
+  /// through its transA/transB flag instead: emitted as no instruction.
+  llvm::DenseSet<Operation *> foldedTransposes;
 
   /// Fusion: each op of a fused chain -> its chain's index; a chain fuses
   /// when it has two ops or more, or when it becomes its producer's
@@ -369,6 +376,57 @@ Operation *Lowering::epilogueProducer(ArrayRef<Operation *> chain) {
   return nullptr;
 }
 
+/// The matmul operand a transpose of its last two dims feeds, read
+/// through the runtime's transA/transB flag: the transpose's input, or null.
+static Value transposedSource(Value v) {
+  auto t = v.getDefiningOp<mp::TransposeOp>();
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!t || !type || type.getRank() < 2 || !t.getPerm())
+    return nullptr;
+  ArrayRef<int64_t> perm = *t.getPerm();
+  int64_t r = type.getRank();
+  for (int64_t i = 0; i < r - 2; ++i)
+    if (perm[size_t(i)] != i)
+      return nullptr;
+  if (perm[size_t(r - 2)] != r - 1 || perm[size_t(r - 1)] != r - 2)
+    return nullptr;
+  return t.getData();
+}
+
+/// Transposes whose every use is a matmul's first or second operand.
+void Lowering::findFoldedTransposes(Block &body) {
+  foldedTransposes.clear();
+  if (!options.fuseElementwise)
+    return;
+  for (Operation &op : body) {
+    auto t = dyn_cast<mp::TransposeOp>(op);
+    if (!t || !transposedSource(t.getResult()))
+      continue;
+    bool all = !t->use_empty() &&
+               llvm::all_of(t->getUses(), [](OpOperand &u) {
+                 return isa<mp::MatMulOp>(u.getOwner()) &&
+                        u.getOperandNumber() < 2;
+               });
+    if (all)
+      foldedTransposes.insert(&op);
+  }
+}
+
+/// Operand ids of a contraction; a matmul reads a folded transpose's input
+/// with transA/transB set.
+void Lowering::contractionOperands(Operation *op, rt::Instruction &ins) {
+  for (auto [i, v] : llvm::enumerate(op->getOperands())) {
+    Operation *def = v.getDefiningOp();
+    if (isa<mp::MatMulOp>(op) && i < 2 && def &&
+        foldedTransposes.count(def)) {
+      ins.operands.push_back(ids.lookup(transposedSource(v)));
+      ins.attrs.push_back(rt::Attribute::ofInt(i == 0 ? "transA" : "transB", 1));
+      continue;
+    }
+    ins.operands.push_back(ids.lookup(v));
+  }
+}
+
 LogicalResult Lowering::emitChain(ArrayRef<Operation *> chain,
                                   Operation *producer, rt::Function &fn) {
   rt::Instruction ins;
@@ -377,8 +435,7 @@ LogicalResult Lowering::emitChain(ArrayRef<Operation *> chain,
   if (producer) {
     // The contraction itself, with the chain as its epilogue.
     ins.kernel = producer->getName().stripDialect().str();
-    for (Value v : producer->getOperands())
-      ins.operands.push_back(ids.lookup(v));
+    contractionOperands(producer, ins);
     if (failed(convertAttrs(producer, ins)))
       return failure();
     prefix = "epilogue_";
@@ -500,9 +557,12 @@ LogicalResult Lowering::lower(func::FuncOp func) {
     }
 
   findChains(body);
+  findFoldedTransposes(body);
   for (Operation &op : body.without_terminator()) {
     if (epilogueOf.count(&op))
       continue; // Emitted with its epilogue at the chain's end.
+    if (foldedTransposes.count(&op))
+      continue; // Its matmuls read the input transposed.
     auto chainIt = chainOf.find(&op);
     bool inChain = chainIt != chainOf.end();
     if (inChain && chains[chainIt->second].back() != &op)
@@ -583,8 +643,7 @@ LogicalResult Lowering::lower(func::FuncOp func) {
       while (!ins.operands.empty() && ins.operands.back() == rt::kNoTensor)
         ins.operands.pop_back();
     } else {
-      for (Value v : op.getOperands())
-        ins.operands.push_back(ids.lookup(v));
+      contractionOperands(&op, ins);
     }
     for (OpResult r : op.getResults()) {
       uint32_t id;
@@ -754,7 +813,8 @@ static mp::RuntimeLoweringOptions translateOptions() {
   static llvm::cl::opt<bool> fuse(
       "mp-fuse-elementwise",
       llvm::cl::desc("mp-to-mpb / mp-to-runtime-text: fuse chains of float "
-                     "elementwise ops into one kernel (default true)"),
+                     "elementwise ops into one kernel and fold matmul "
+                     "operand transposes into transA/transB (default true)"),
       llvm::cl::init(true));
   mp::RuntimeLoweringOptions options;
   options.fuseElementwise = fuse;

@@ -136,7 +136,16 @@ Status matmulKernel(KernelContext &c) {
   MP_RT_TRY(floatOnly(c, a.dtype));
   if (a.rank() == 0 || b.rank() == 0)
     return c.error("operands must have rank >= 1");
+  // transA / transB: the operand holds its matrices transposed (the
+  // lowering folds a transpose of the last two dims into the product).
+  bool tA = c.i64("transA", 0) != 0, tB = c.i64("transB", 0) != 0;
+  if ((tA && a.rank() < 2) || (tB && b.rank() < 2))
+    return c.error("transA/transB need an operand of rank >= 2");
   Shape sa = a.shape, sb = b.shape;
+  if (tA)
+    std::swap(sa[sa.size() - 1], sa[sa.size() - 2]);
+  if (tB)
+    std::swap(sb[sb.size() - 1], sb[sb.size() - 2]);
   bool aVec = sa.size() == 1, bVec = sb.size() == 1;
   if (aVec)
     sa.insert(sa.begin(), 1);
@@ -173,14 +182,27 @@ Status matmulKernel(KernelContext &c) {
                            stb = broadcastStrides(bb, batch);
       int64_t nb = numElements(batch);
       std::vector<int64_t> idx(batch.size(), 0);
+      // A transposed operand's matrix is copied into row-major order first.
+      std::vector<T> ta(tA ? size_t(M * K) : 0), tb(tB ? size_t(K * N) : 0);
+      auto untranspose = [](const T *src, T *dst, int64_t rows, int64_t cols) {
+        // src is [cols, rows]; dst becomes [rows, cols].
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t q = 0; q < cols; ++q)
+            dst[r * cols + q] = src[q * rows + r];
+        return dst;
+      };
       for (int64_t bi = 0; bi < nb; ++bi) {
         int64_t oa = 0, ob = 0;
         for (size_t d = 0; d < batch.size(); ++d) {
           oa += idx[d] * sta[d];
           ob += idx[d] * stb[d];
         }
-        gemm<T>(ia.p + oa * M * K, ib.p + ob * K * N, oy.p + bi * M * N, M, N,
-                K, acc);
+        const T *pa = ia.p + oa * M * K, *pb = ib.p + ob * K * N;
+        if (tA)
+          pa = untranspose(pa, ta.data(), M, K);
+        if (tB)
+          pb = untranspose(pb, tb.data(), K, N);
+        gemm<T>(pa, pb, oy.p + bi * M * N, M, N, K, acc);
         for (int64_t d = int64_t(batch.size()) - 1; d >= 0; --d) {
           if (++idx[d] < batch[d])
             break;

@@ -198,7 +198,12 @@ Status matmulKernel(KernelContext &c, Env &env) {
   if (c.str("acc", "f32") != "f32" && c.in(0).dtype != DType::F64)
     return c.unsupported("cuda accumulates in f32");
   TensorView &a = c.in(0), &b = c.in(1);
+  bool tA = c.i64("transA", 0) != 0, tB = c.i64("transB", 0) != 0;
   Shape sa = a.shape, sb = b.shape;
+  if (tA && sa.size() >= 2) // rank >= 2 checked at load (cpu validation)
+    std::swap(sa[sa.size() - 1], sa[sa.size() - 2]);
+  if (tB && sb.size() >= 2)
+    std::swap(sb[sb.size() - 1], sb[sb.size() - 2]);
   if (sa.size() == 1)
     sa.insert(sa.begin(), 1);
   if (sb.size() == 1)
@@ -218,8 +223,11 @@ Status matmulKernel(KernelContext &c, Env &env) {
                         "memset"));
   } else {
     int64_t na = cpu::numElements(ba), nbb = cpu::numElements(bb);
-    LtProblem p{a.dtype, false, false, N, M, K, b.data, N, K * N,
-                a.data, K, M * K, prod.data, N, M * N, nb, 1.0, 0.0};
+    // A transposed operand (transA/transB) is the column-major matrix
+    // as stored, so cuBLASLt transposes it: B^T of [N, K] rows has ld K,
+    // A^T of [K, M] rows ld M.
+    LtProblem p{a.dtype, tB, tA, N, M, K, b.data, tB ? K : N, K * N,
+                a.data, tA ? M : K, M * K, prod.data, N, M * N, nb, 1.0, 0.0};
     // One strided-batched call when each operand's batch is the whole
     // broadcast batch (same dims, leading 1s aside) or a single matrix.
     auto strip = [](Shape s) {
@@ -230,7 +238,7 @@ Status matmulKernel(KernelContext &c, Env &env) {
     Shape full = strip(batch);
     bool regular = (na == 1 || strip(ba) == full) &&
                    (nbb == 1 || strip(bb) == full);
-    if (regular && nbb == 1 && na == nb) {
+    if (regular && nbb == 1 && na == nb && !tA) {
       // A batch of A against one B is one GEMM with the batch folded into
       // M (rows of A and of the result are contiguous across the batch).
       p.n = nb * M;

@@ -157,3 +157,22 @@ func.func @partial_shape(%x: tensor<?x16xf32>) -> (tensor<1xi64>, tensor<i64>) {
   // CHECK: return %[[T]], %[[N]]
   return %t, %b : tensor<1xi64>, tensor<i64>
 }
+
+// -----
+
+// transpose(transpose(x)) composes: x itself when the perms cancel (a
+// weight's gradient transposed back), else one transpose of x; an absent
+// perm reverses the dims.
+// CHECK-LABEL: func.func @transpose_pairs
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3x4xf32>)
+// CHECK-NEXT: %[[T:.*]] = mp.transpose %[[X]] {perm = array<i64: 1, 2, 0>} : (tensor<2x3x4xf32>) -> tensor<3x4x2xf32>
+// CHECK-NEXT: %[[R:.*]] = mp.transpose %[[X]] {perm = array<i64: 2, 0, 1>} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>
+// CHECK-NEXT: return %[[X]], %[[T]], %[[R]]
+func.func @transpose_pairs(%x: tensor<2x3x4xf32>) -> (tensor<2x3x4xf32>, tensor<3x4x2xf32>, tensor<4x2x3xf32>) {
+  %a = mp.transpose %x {perm = array<i64: 1, 0, 2>} : (tensor<2x3x4xf32>) -> tensor<3x2x4xf32>
+  %b = mp.transpose %a {perm = array<i64: 1, 0, 2>} : (tensor<3x2x4xf32>) -> tensor<2x3x4xf32>
+  %c = mp.transpose %a {perm = array<i64: 0, 2, 1>} : (tensor<3x2x4xf32>) -> tensor<3x4x2xf32>
+  %d = mp.transpose %x : (tensor<2x3x4xf32>) -> tensor<4x3x2xf32>
+  %e = mp.transpose %d {perm = array<i64: 0, 2, 1>} : (tensor<4x3x2xf32>) -> tensor<4x2x3xf32>
+  return %b, %c, %e : tensor<2x3x4xf32>, tensor<3x4x2xf32>, tensor<4x2x3xf32>
+}

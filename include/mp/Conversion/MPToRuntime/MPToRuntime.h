@@ -21,6 +21,8 @@ struct RuntimeLoweringOptions {
   /// mul, div, cast), where every op's only user is the next, to a single
   /// fused_elementwise instruction: one pass over memory and no
   /// intermediate tensors, with each step still rounded to its own dtype.
+  /// Also folds a transpose of the last two dims that only matmuls read
+  /// into their transA/transB flags.
   bool fuseElementwise = true;
   /// Write trainable parameters (mp.role "param", not buffers) and state
   /// that starts at zero without initial data: the loader zero-fills them

@@ -273,7 +273,7 @@ static bool isLosslessConversion(Type from, Type to) {
     return fi.getWidth() < ti.getWidth() &&
            (fi.getWidth() == 1 || fi.isUnsigned() || !ti.isUnsigned());
   if (fi && tf)
-    return fi.getWidth() < (int)tf.getFPMantissaWidth();
+    return fi.getWidth() < tf.getFPMantissaWidth();
   return false;
 }
 
@@ -342,6 +342,33 @@ OpFoldResult TransposeOp::fold(FoldAdaptor a) {
                        : rank <= 1;
   if (identity && getData().getType() == getType())
     return getData();
+  // transpose(transpose(x, p1), p2) = transpose(x, p1[p2[i]]): x itself when
+  // that is the identity (a weight's gradient transposes it back), else one
+  // transpose of x.
+  if (auto inner = getData().getDefiningOp<TransposeOp>()) {
+    auto permOf = [](TransposeOp t, int64_t r) {
+      SmallVector<int64_t> p;
+      if (auto q = t.getPerm())
+        p.assign(q->begin(), q->end());
+      else
+        for (int64_t i = r - 1; i >= 0; --i)
+          p.push_back(i);
+      return p;
+    };
+    SmallVector<int64_t> p1 = permOf(inner, rank), p2 = permOf(*this, rank);
+    if (int64_t(p1.size()) == rank && int64_t(p2.size()) == rank) {
+      SmallVector<int64_t> composed;
+      for (int64_t i : p2)
+        composed.push_back(p1[size_t(i)]);
+      Value x = inner.getData();
+      if (llvm::equal(composed, llvm::seq<int64_t>(0, rank)) &&
+          x.getType() == getType())
+        return x;
+      setPermAttr(DenseI64ArrayAttr::get(getContext(), composed));
+      getDataMutable().assign(x);
+      return getResult();
+    }
+  }
   // Transposing a splat or a rank <= 1 constant keeps its elements.
   if (auto d = dyn_cast_or_null<DenseElementsAttr>(a.getData());
       d && (d.isSplat() || rank <= 1))
