@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mp/Conversion/MPToRuntime/MPToRuntime.h"
+#include "mp/Dialect/MP/Transforms/Passes.h"
 #include "mp/InitAll.h"
 #include "mp/Target/ONNX/ImportONNX.h"
 
@@ -75,6 +76,11 @@ static cl::opt<std::string> lossScaling(
 static cl::opt<double> lossScale(
     "loss-scale", cl::desc("Initial (dynamic) or fixed (static) loss scale"),
     cl::init(0), cl::cat(cat));
+static cl::opt<bool> fuseGelu(
+    "fuse-gelu",
+    cl::desc("Recognise exported exact GELU (Div, Erf, Add, Mul, Mul) as one "
+             "gelu op before building the training step (default true)"),
+    cl::init(true), cl::cat(cat));
 static cl::opt<bool> fuseElementwise(
     "fuse-elementwise",
     cl::desc("Fuse chains of float elementwise ops into one kernel and "
@@ -151,6 +157,8 @@ int main(int argc, char **argv) {
     return 1;
 
   PassManager pm(&ctx);
+  if (fuseGelu)
+    pm.addPass(mp::createMPFuseGeluPass());
   std::string train = trainOptions;
   if (lr.getNumOccurrences()) {
     if (!(lr >= 0)) {

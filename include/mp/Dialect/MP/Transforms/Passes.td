@@ -80,6 +80,20 @@ def MPInsertCastsPass : Pass<"mp-insert-casts", "mlir::ModuleOp"> {
   ];
 }
 
+def MPFuseGeluPass : Pass<"mp-fuse-gelu", "mlir::ModuleOp"> {
+  let summary = "Recognise exported exact GELU (Div, Erf, Add, Mul, Mul) as mp.gelu";
+  let description = [{
+    Rewrites `0.5 * x * (1 + erf(x / sqrt(2)))`, as PyTorch exports
+    nn.GELU(), into one `mp.gelu` (operands in any order, Div by sqrt(2) or
+    Mul by 1/sqrt(2)); every intermediate must have no other user. Run it
+    before autodiff, so the training step holds one mp.gelu_grad instead of
+    the gradients of five ops. mp-compile runs it first (--fuse-gelu).
+  }];
+  let statistics = [
+    Statistic<"numFused", "fused-gelus", "GELU patterns rewritten">
+  ];
+}
+
 def MPVerifyPrecisionPass : Pass<"mp-verify-precision", "mlir::ModuleOp"> {
   let summary = "Check that operand and result types match each op's mp.precision";
   let description = [{
