@@ -18,13 +18,12 @@
 // cuBLASLt's transpose flags on the stored layout. A single-matrix problem
 // with a leading dimension that is not a multiple of 16 bytes (the logits
 // of a 50257-word vocabulary) copies that operand into scratch with a
-// padded one, or computes D there and copies it back (runLt, padCopy),
-// since cuBLASLt's fast kernels need aligned leading dimensions.
+// padded one, or computes D there and copies it back (runLt), since
+// cuBLASLt's fast kernels need aligned leading dimensions.
 //
 //===----------------------------------------------------------------------===//
 #include "Device.cuh"
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -150,79 +149,13 @@ size_t ldRepair(const LtProblem &p, bool (&pad)[3]) {
 
 Status runLtAligned(KernelContext &c, Env &env, const LtProblem &p);
 
-/// Copies `cols` columns of `rows` elements (E: 2 or 4 bytes) between a
-/// matrix with leading dimension `ld` and its padded copy (leading
-/// dimension `pld`, a multiple of 16 bytes, 16-byte aligned base). Each
-/// thread moves one 16-byte vector on the padded side and W single
-/// elements on the other, so both sides stay coalesced (cudaMemcpy2D is
-/// several times slower for odd pitches). ToPadded: the padding elements
-/// are written as zeros.
-template <typename E, bool ToPadded>
-__global__ void padCopyKernel(const E *src, E *dst, int64_t rows,
-                              int64_t cols, int64_t ld, int64_t pld) {
-  constexpr int W = 16 / sizeof(E);
-  const int64_t per = pld / W, n = per * cols;
-  MP_GRID_STRIDE(i, n) {
-    int64_t col = i / per, r0 = (i - col * per) * W;
-    union {
-      uint4 v;
-      E e[W];
-    } u;
-    if constexpr (ToPadded) {
-#pragma unroll
-      for (int j = 0; j < W; ++j)
-        u.e[j] = r0 + j < rows ? src[col * ld + r0 + j] : E(0);
-      reinterpret_cast<uint4 *>(dst + col * pld)[r0 / W] = u.v;
-    } else {
-      u.v = reinterpret_cast<const uint4 *>(src + col * pld)[r0 / W];
-#pragma unroll
-      for (int j = 0; j < W; ++j)
-        if (r0 + j < rows)
-          dst[col * ld + r0 + j] = u.e[j];
-    }
-  }
-}
-
-/// One padding copy (toPadded) or its inverse for an f16/bf16/f32 matrix.
-Status padCopy(KernelContext &c, Env &env, const void *src, void *dst,
-               size_t es, const Stored &m, int64_t pld, bool toPadded) {
-  int64_t n = pld / int64_t(16 / es) * m.cols;
-  unsigned grid = gridFor(n);
-  if (es == 2) {
-    auto s = static_cast<const uint16_t *>(src);
-    auto d = static_cast<uint16_t *>(dst);
-    if (toPadded)
-      padCopyKernel<uint16_t, true><<<grid, kThreads, 0, env.stream>>>(
-          s, d, m.rows, m.cols, m.ld, pld);
-    else
-      padCopyKernel<uint16_t, false><<<grid, kThreads, 0, env.stream>>>(
-          s, d, m.rows, m.cols, m.ld, pld);
-  } else {
-    auto s = static_cast<const uint32_t *>(src);
-    auto d = static_cast<uint32_t *>(dst);
-    if (toPadded)
-      padCopyKernel<uint32_t, true><<<grid, kThreads, 0, env.stream>>>(
-          s, d, m.rows, m.cols, m.ld, pld);
-    else
-      padCopyKernel<uint32_t, false><<<grid, kThreads, 0, env.stream>>>(
-          s, d, m.rows, m.cols, m.ld, pld);
-  }
-  return checkLaunch(c, toPadded ? "padding a matmul operand"
-                                 : "unpadding a matmul result");
-}
-
 /// Runs p, repairing unaligned leading dimensions through scratch memory
 /// from `scratchAt` on (contractionScratch reserves it).
 Status runLt(KernelContext &c, Env &env, const LtProblem &p,
              size_t scratchAt = 0) {
-  // MP_CUDA_LD_REPAIR=0 turns the repair off (to compare).
-  static const bool repair = [] {
-    const char *e = std::getenv("MP_CUDA_LD_REPAIR");
-    return !(e && std::string(e) == "0");
-  }();
   bool pad[3];
   size_t need = ldRepair(p, pad);
-  if (!repair || need == 0 || scratchAt + need > env.scratchBytes)
+  if (need == 0 || scratchAt + need > env.scratchBytes)
     return runLtAligned(c, env, p);
   size_t es = dtypeSize(p.dtype);
   Stored st[3];
@@ -239,7 +172,14 @@ Status runLt(KernelContext &c, Env &env, const LtProblem &p,
     padded[i] = at;
     at += (size_t(pld * st[i].cols) * es + 255) / 256 * 256;
     if (i < 2)
-      MP_RT_TRY(padCopy(c, env, *src[i], padded[i], es, st[i], pld, true));
+      MP_RT_TRY(checkCuda(c,
+                          cudaMemcpy2DAsync(padded[i], size_t(pld) * es,
+                                            *src[i], size_t(st[i].ld) * es,
+                                            size_t(st[i].rows) * es,
+                                            size_t(st[i].cols),
+                                            cudaMemcpyDeviceToDevice,
+                                            env.stream),
+                          "padding a matmul operand"));
     if (i < 2)
       *src[i] = padded[i];
     else
@@ -249,7 +189,13 @@ Status runLt(KernelContext &c, Env &env, const LtProblem &p,
   MP_RT_TRY(runLtAligned(c, env, q));
   if (!pad[2])
     return Status::success();
-  return padCopy(c, env, padded[2], p.D, es, st[2], q.ldd, false);
+  return checkCuda(c,
+                   cudaMemcpy2DAsync(p.D, size_t(p.ldd) * es, padded[2],
+                                     size_t(q.ldd) * es,
+                                     size_t(st[2].rows) * es,
+                                     size_t(st[2].cols),
+                                     cudaMemcpyDeviceToDevice, env.stream),
+                   "unpadding a matmul result");
 }
 
 Status runLtAligned(KernelContext &c, Env &env, const LtProblem &p) {
