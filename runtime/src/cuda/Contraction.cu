@@ -14,12 +14,6 @@
 // rounded to the operands' dtype as the unfused program stores it, from
 // scratch memory and writes the result in one elementwise pass. The
 // algorithm cuBLASLt's heuristic picks is cached per problem shape.
-// matmul's transA/transB (a folded transpose of the last two dims) become
-// cuBLASLt's transpose flags on the stored layout. A single-matrix problem
-// with a leading dimension that is not a multiple of 16 bytes (the logits
-// of a 50257-word vocabulary) copies that operand into scratch with a
-// padded one, or computes D there and copies it back (runLt), since
-// cuBLASLt's fast kernels need aligned leading dimensions.
 //
 //===----------------------------------------------------------------------===//
 #include "Device.cuh"
@@ -102,103 +96,7 @@ Status layout(KernelContext &c, cublasLtMatrixLayout_t &l, cudaDataType_t t,
   return Status::success();
 }
 
-/// cuBLASLt's tensor-core kernels want every leading dimension a multiple
-/// of 16 bytes; a matrix with an odd one (the logits of a 50257-word
-/// vocabulary) sends a GEMM to kernels several times slower. A single
-/// (unbatched) problem copies such an operand into scratch with a padded
-/// leading dimension, or computes D there and copies it back: two strided
-/// passes over one matrix instead of a slow GEMM.
-constexpr int64_t kLdAlignBytes = 16;
-
-int64_t paddedLd(int64_t ld, size_t es) {
-  int64_t q = kLdAlignBytes / int64_t(es);
-  return (ld + q - 1) / q * q;
-}
-
-/// Rows (the leading dim) and columns of a stored column-major operand.
-struct Stored {
-  int64_t rows, cols, ld;
-};
-
-/// The stored operands A, B, D of p.
-void storedOf(const LtProblem &p, Stored (&st)[3]) {
-  st[0] = {p.transA ? p.k : p.m, p.transA ? p.m : p.k, p.lda};
-  st[1] = {p.transB ? p.n : p.k, p.transB ? p.k : p.n, p.ldb};
-  st[2] = {p.m, p.n, p.ldd};
-}
-
-/// Whether (and which of A, B, D) the problem pads, and the scratch bytes
-/// that takes. Only f16/bf16/f32 problems of one matrix whose D does not
-/// already hold C.
-size_t ldRepair(const LtProblem &p, bool (&pad)[3]) {
-  pad[0] = pad[1] = pad[2] = false;
-  if (p.batch != 1 || p.beta != 0 || p.dtype == DType::F64 || p.m == 0 ||
-      p.n == 0 || p.k == 0)
-    return 0;
-  size_t es = dtypeSize(p.dtype), bytes = 0;
-  Stored st[3];
-  storedOf(p, st);
-  for (int i = 0; i < 3; ++i) {
-    if ((st[i].ld * int64_t(es)) % kLdAlignBytes == 0)
-      continue;
-    pad[i] = true;
-    bytes += size_t(paddedLd(st[i].rows, es) * st[i].cols) * es + 256;
-  }
-  return bytes;
-}
-
-Status runLtAligned(KernelContext &c, Env &env, const LtProblem &p);
-
-/// Runs p, repairing unaligned leading dimensions through scratch memory
-/// from `scratchAt` on (contractionScratch reserves it).
-Status runLt(KernelContext &c, Env &env, const LtProblem &p,
-             size_t scratchAt = 0) {
-  bool pad[3];
-  size_t need = ldRepair(p, pad);
-  if (need == 0 || scratchAt + need > env.scratchBytes)
-    return runLtAligned(c, env, p);
-  size_t es = dtypeSize(p.dtype);
-  Stored st[3];
-  storedOf(p, st);
-  uint8_t *at = static_cast<uint8_t *>(env.scratch) + scratchAt;
-  LtProblem q = p;
-  const void **src[2] = {&q.A, &q.B};
-  int64_t *ld[3] = {&q.lda, &q.ldb, &q.ldd};
-  void *padded[3] = {nullptr, nullptr, nullptr};
-  for (int i = 0; i < 3; ++i) {
-    if (!pad[i])
-      continue;
-    int64_t pld = paddedLd(st[i].rows, es);
-    padded[i] = at;
-    at += (size_t(pld * st[i].cols) * es + 255) / 256 * 256;
-    if (i < 2)
-      MP_RT_TRY(checkCuda(c,
-                          cudaMemcpy2DAsync(padded[i], size_t(pld) * es,
-                                            *src[i], size_t(st[i].ld) * es,
-                                            size_t(st[i].rows) * es,
-                                            size_t(st[i].cols),
-                                            cudaMemcpyDeviceToDevice,
-                                            env.stream),
-                          "padding a matmul operand"));
-    if (i < 2)
-      *src[i] = padded[i];
-    else
-      q.D = padded[i];
-    *ld[i] = pld;
-  }
-  MP_RT_TRY(runLtAligned(c, env, q));
-  if (!pad[2])
-    return Status::success();
-  return checkCuda(c,
-                   cudaMemcpy2DAsync(p.D, size_t(p.ldd) * es, padded[2],
-                                     size_t(q.ldd) * es,
-                                     size_t(st[2].rows) * es,
-                                     size_t(st[2].cols),
-                                     cudaMemcpyDeviceToDevice, env.stream),
-                   "unpadding a matmul result");
-}
-
-Status runLtAligned(KernelContext &c, Env &env, const LtProblem &p) {
+Status runLt(KernelContext &c, Env &env, const LtProblem &p) {
   cudaDataType_t t = cudaTypeOf(p.dtype);
   bool f64 = p.dtype == DType::F64;
   cublasComputeType_t compute = f64 ? CUBLAS_COMPUTE_64F : CUBLAS_COMPUTE_32F;
@@ -294,105 +192,63 @@ Status finishEpilogue(KernelContext &c, Env &env, size_t numOwn,
   return launchChain(c, env, chain, &product, c.out(0));
 }
 
-/// A matmul's problem: dims after transA/transB and vector promotion, the
-/// broadcast batch, and how it maps onto cuBLASLt.
-struct MatmulGeometry {
-  bool tA = false, tB = false;
-  int64_t M = 0, K = 0, N = 0, nb = 0, na = 0, nbb = 0;
-  Shape ba, bb, batch;
-  bool regular = false; ///< one strided-batched call
-  bool foldM = false;   ///< a batch of A against one B: one GEMM, batch in M
-};
-
-MatmulGeometry matmulGeometry(KernelContext &c) {
-  MatmulGeometry g;
-  TensorView &a = c.in(0), &b = c.in(1);
-  g.tA = c.i64("transA", 0) != 0;
-  g.tB = c.i64("transB", 0) != 0;
-  Shape sa = a.shape, sb = b.shape;
-  if (g.tA && sa.size() >= 2) // rank >= 2 checked at load (cpu validation)
-    std::swap(sa[sa.size() - 1], sa[sa.size() - 2]);
-  if (g.tB && sb.size() >= 2)
-    std::swap(sb[sb.size() - 1], sb[sb.size() - 2]);
-  if (sa.size() == 1)
-    sa.insert(sa.begin(), 1);
-  if (sb.size() == 1)
-    sb.push_back(1);
-  g.M = sa[sa.size() - 2];
-  g.K = sa.back();
-  g.N = sb.back();
-  g.ba.assign(sa.begin(), sa.end() - 2);
-  g.bb.assign(sb.begin(), sb.end() - 2);
-  cpu::broadcastShapes({&g.ba, &g.bb}, g.batch);
-  g.nb = cpu::numElements(g.batch);
-  g.na = cpu::numElements(g.ba);
-  g.nbb = cpu::numElements(g.bb);
-  // One strided-batched call when each operand's batch is the whole
-  // broadcast batch (same dims, leading 1s aside) or a single matrix.
-  auto strip = [](Shape s) {
-    while (!s.empty() && s.front() == 1)
-      s.erase(s.begin());
-    return s;
-  };
-  Shape full = strip(g.batch);
-  g.regular = (g.na == 1 || strip(g.ba) == full) &&
-              (g.nbb == 1 || strip(g.bb) == full);
-  // Rows of A and of the result are contiguous across the batch unless A
-  // is stored transposed.
-  g.foldM = g.regular && g.nbb == 1 && g.na == g.nb && !g.tA;
-  return g;
-}
-
-/// The cuBLASLt problem of a regular matmul (pointers from the views).
-LtProblem matmulProblem(const MatmulGeometry &g, DType dtype, const void *a,
-                        const void *b, void *d) {
-  const int64_t M = g.M, K = g.K, N = g.N;
-  // A transposed operand (transA/transB) is the column-major matrix as
-  // stored, so cuBLASLt transposes it: B^T of [N, K] rows has ld K, A^T of
-  // [K, M] rows ld M.
-  LtProblem p{dtype, g.tB, g.tA, N, M, K, b, g.tB ? K : N, K * N,
-              a, g.tA ? M : K, M * K, d, N, M * N, g.nb, 1.0, 0.0};
-  if (g.foldM) {
-    p.n = g.nb * M;
-    p.batch = 1;
-    p.strideA = p.strideB = p.strideD = 0;
-  } else {
-    p.strideB = g.na == 1 ? 0 : M * K;
-    p.strideA = g.nbb == 1 ? 0 : K * N;
-  }
-  return p;
-}
-
-/// Where a contraction's ld repair starts in its scratch: after the
-/// epilogue's product.
-size_t repairOffset(KernelContext &c, bool epi) {
-  return epi ? (size_t(c.out(0).numel()) * dtypeSize(c.in(0).dtype) + 255) /
-                   256 * 256
-             : 0;
-}
-
 Status matmulKernel(KernelContext &c, Env &env) {
   bool epi = cpu::ElementwiseChain::present(c, "epilogue_");
   c.acc(c.in(0).dtype);
   if (c.str("acc", "f32") != "f32" && c.in(0).dtype != DType::F64)
     return c.unsupported("cuda accumulates in f32");
   TensorView &a = c.in(0), &b = c.in(1);
-  MatmulGeometry g = matmulGeometry(c);
-  const int64_t M = g.M, K = g.K, N = g.N, nb = g.nb;
-  const Shape &ba = g.ba, &bb = g.bb, &batch = g.batch;
+  bool tA = c.i64("transA", 0) != 0, tB = c.i64("transB", 0) != 0;
+  Shape sa = a.shape, sb = b.shape;
+  if (tA && sa.size() >= 2) // rank >= 2 checked at load (cpu validation)
+    std::swap(sa[sa.size() - 1], sa[sa.size() - 2]);
+  if (tB && sb.size() >= 2)
+    std::swap(sb[sb.size() - 1], sb[sb.size() - 2]);
+  if (sa.size() == 1)
+    sa.insert(sa.begin(), 1);
+  if (sb.size() == 1)
+    sb.push_back(1);
+  int64_t M = sa[sa.size() - 2], K = sa.back(), N = sb.back();
+  Shape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2), batch;
+  cpu::broadcastShapes({&ba, &bb}, batch);
   size_t numOwn = 2;
   if (epi)
     numOwn = size_t(c.i64("epilogue_first", 2));
   TensorView prod = productView(c, env, epi, a.dtype);
+  int64_t nb = cpu::numElements(batch);
   if (nb == 0 || M == 0 || N == 0)
     return Status::success();
   if (K == 0) {
     MP_RT_TRY(checkCuda(c, cudaMemsetAsync(prod.data, 0, prod.bytes(), env.stream),
                         "memset"));
   } else {
-    LtProblem p = matmulProblem(g, a.dtype, a.data, b.data, prod.data);
-    if (g.regular) {
-      MP_RT_TRY(runLt(c, env, p, repairOffset(c, epi)));
+    int64_t na = cpu::numElements(ba), nbb = cpu::numElements(bb);
+    // A transposed operand (transA/transB) is the column-major matrix
+    // as stored, so cuBLASLt transposes it: B^T of [N, K] rows has ld K,
+    // A^T of [K, M] rows ld M.
+    LtProblem p{a.dtype, tB, tA, N, M, K, b.data, tB ? K : N, K * N,
+                a.data, tA ? M : K, M * K, prod.data, N, M * N, nb, 1.0, 0.0};
+    // One strided-batched call when each operand's batch is the whole
+    // broadcast batch (same dims, leading 1s aside) or a single matrix.
+    auto strip = [](Shape s) {
+      while (!s.empty() && s.front() == 1)
+        s.erase(s.begin());
+      return s;
+    };
+    Shape full = strip(batch);
+    bool regular = (na == 1 || strip(ba) == full) &&
+                   (nbb == 1 || strip(bb) == full);
+    if (regular && nbb == 1 && na == nb && !tA) {
+      // A batch of A against one B is one GEMM with the batch folded into
+      // M (rows of A and of the result are contiguous across the batch).
+      p.n = nb * M;
+      p.batch = 1;
+      p.strideA = p.strideB = p.strideD = 0;
+      MP_RT_TRY(runLt(c, env, p));
+    } else if (regular) {
+      p.strideB = na == 1 ? 0 : M * K;
+      p.strideA = nbb == 1 ? 0 : K * N;
+      MP_RT_TRY(runLt(c, env, p));
     } else {
       std::vector<int64_t> sta = cpu::broadcastStrides(ba, batch),
                            stb = cpu::broadcastStrides(bb, batch);
@@ -409,7 +265,7 @@ Status matmulKernel(KernelContext &c, Env &env) {
         q.B = a.data + size_t(oa * M * K) * es;
         q.A = b.data + size_t(ob * K * N) * es;
         q.D = prod.data + size_t(bi * M * N) * es;
-        MP_RT_TRY(runLt(c, env, q, repairOffset(c, epi)));
+        MP_RT_TRY(runLt(c, env, q));
         for (int64_t d = int64_t(batch.size()) - 1; d >= 0; --d) {
           if (++idx[size_t(d)] < batch[size_t(d)])
             break;
@@ -463,13 +319,13 @@ Status gemmKernel(KernelContext &c, Env &env) {
   } else {
     LtProblem p{a.dtype, tB, tA, N, M, K, b.data, tB ? K : N, 0,
                 a.data, tA ? M : K, 0, prod.data, N, 0, 1, alpha, be, bias};
-    Status st = runLt(c, env, p, repairOffset(c, epi));
+    Status st = runLt(c, env, p);
     if (!st.ok() && bias) {
       // No bias-epilogue algorithm for this problem: C the general way.
       MP_RT_TRY(broadcastCopy(c, env, *cc, prod));
       p.bias = nullptr;
       p.beta = beta;
-      st = runLt(c, env, p, repairOffset(c, epi));
+      st = runLt(c, env, p);
     }
     MP_RT_TRY(st);
   }
@@ -478,29 +334,10 @@ Status gemmKernel(KernelContext &c, Env &env) {
   return Status::success();
 }
 
-/// An epilogue's product, then the padded copies of runLt's ld repair.
 size_t contractionScratch(KernelContext &c) {
-  bool epi = cpu::ElementwiseChain::present(c, "epilogue_");
-  DType dt = c.in(0).dtype;
-  LtProblem p{};
-  p.dtype = dt;
-  if (c.ins.kernel == "matmul") {
-    MatmulGeometry g = matmulGeometry(c);
-    if (!g.regular)
-      return repairOffset(c, epi);
-    p = matmulProblem(g, dt, nullptr, nullptr, nullptr);
-  } else { // gemm: as gemmKernel builds it, D not holding C (bias or none)
-    bool tA = c.i64("transA", 0) != 0, tB = c.i64("transB", 0) != 0;
-    const Shape &sa = c.in(0).shape, &sb = c.in(1).shape;
-    if (sa.size() != 2 || sb.size() != 2)
-      return repairOffset(c, epi);
-    int64_t M = tA ? sa[1] : sa[0], K = tA ? sa[0] : sa[1];
-    int64_t N = tB ? sb[0] : sb[1];
-    p = LtProblem{dt, tB, tA, N, M, K, nullptr, tB ? K : N, 0,
-                  nullptr, tA ? M : K, 0, nullptr, N, 0, 1, 1.0, 0.0};
-  }
-  bool pad[3];
-  return repairOffset(c, epi) + ldRepair(p, pad);
+  if (!cpu::ElementwiseChain::present(c, "epilogue_"))
+    return 0;
+  return size_t(c.out(0).numel()) * dtypeSize(c.in(0).dtype);
 }
 
 } // namespace
