@@ -14,6 +14,8 @@
 // rounded to the operands' dtype as the unfused program stores it, from
 // scratch memory and writes the result in one elementwise pass. The
 // algorithm cuBLASLt's heuristic picks is cached per problem shape.
+// matmul's transA/transB (a transpose of the last two dims the lowering
+// folded in) become cuBLASLt's transpose flags on the stored layout.
 //
 //===----------------------------------------------------------------------===//
 #include "Device.cuh"
