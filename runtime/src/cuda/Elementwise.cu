@@ -12,7 +12,12 @@
 // once, and broadcast operands through one decomposition of the index per
 // element (32-bit when it fits). Chains over aligned data whose broadcast
 // operands are contiguous or constant along the innermost dim take a
-// vectorised path: 8 elements per thread, 16-byte loads and stores.
+// vectorised path: 8 elements per thread, 16-byte loads and stores. On it,
+// an unfused op over f32/f16/bf16/bool/u8 runs a kernel with the op fixed
+// at compile time (fixedKernel: 27-40 registers, full memory bandwidth),
+// and a chain over those dtypes loads and stores at their own width; the
+// any-dtype interpreter (up to 200 registers, one block per SM) is left for
+// f64 and integer operands.
 //
 //===----------------------------------------------------------------------===//
 #include "Device.cuh"
@@ -630,9 +635,10 @@ constexpr int arityOf(int op) {
 /// single element, or is broadcast with innermost stride 1 (read as 8
 /// contiguous elements) or 0 (one element repeated); every pointer is
 /// aligned to 8 elements. NL is a template parameter so the leaves live in
-/// registers. OP >= 0: one step of that op over leaves 0, 1, 2 in order
-/// (applyOp8); OP < 0: the step interpreter, bounded to 128 registers so two
-/// blocks share an SM.
+/// registers. Narrow: every leaf and the result are f32/f16/bf16/bool/u8,
+/// loaded and stored at their own width (load8Small, store8Small), which
+/// keeps the interpreter within 128 registers so two blocks share an SM;
+/// otherwise any dtype through 8-element raw vectors.
 template <typename T, typename I, int NL, bool Narrow>
 __global__ void __launch_bounds__(kThreads, Narrow ? 2 : 1)
     chainKernelVec(ChainArgs g) {
@@ -785,11 +791,11 @@ void launchVecN(const ChainArgs &g, unsigned grid, cudaStream_t stream) {
   bool simple = g.numSteps == 1 && s0.a == 0 &&
                 s0.b == (NL > 1 ? 1 : 0) && (NL < 3 || s0.c == 2) &&
                 s0.round == DType::F32;
-  // A fixed op reads exactly its operands: where three leaves, a binary
-  // op two, a unary op one.
   bool narrow = smallFloatIO(g.outType);
   for (int k = 0; k < NL; ++k)
     narrow &= smallFloatIO(g.leafType[k]);
+  // A fixed op reads exactly its operands: where three leaves, a binary
+  // op two, a unary op one.
   if constexpr (std::is_same<T, float>::value)
     if (simple && narrow && arityOf(s0.op) == NL &&
         launchFixed<I, NL>(s0.op, g, grid, stream))
