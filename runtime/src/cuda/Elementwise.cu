@@ -459,6 +459,41 @@ bool smallFloatIO(DType t) {
          t == DType::Bool || t == DType::U8;
 }
 
+/// f16 / bf16 <-> float, round to nearest even.
+__device__ __forceinline__ float halfToFloat(__half h) { return __half2float(h); }
+__device__ __forceinline__ float halfToFloat(__nv_bfloat16 h) {
+  return __bfloat162float(h);
+}
+template <typename H> __device__ __forceinline__ H floatToHalf(float x) {
+  if constexpr (std::is_same<H, __half>::value)
+    return __float2half_rn(x);
+  else
+    return __float2bfloat16_rn(x);
+}
+
+/// 8 f16 or bf16 elements from element e: one 16-byte load.
+template <typename H>
+__device__ __forceinline__ void load8Half(const void *p, int64_t e,
+                                          float (&o)[8]) {
+  uint4 r = *reinterpret_cast<const uint4 *>(static_cast<const H *>(p) + e);
+  const H *h = reinterpret_cast<const H *>(&r);
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+    o[j] = halfToFloat(h[j]);
+}
+
+/// 8 floats stored as f16 or bf16 from element e: one 16-byte store.
+template <typename H>
+__device__ __forceinline__ void store8Half(void *p, int64_t e,
+                                           const float (&v)[8]) {
+  uint4 r;
+  H *h = reinterpret_cast<H *>(&r);
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+    h[j] = floatToHalf<H>(v[j]);
+  *reinterpret_cast<uint4 *>(static_cast<H *>(p) + e) = r;
+}
+
 /// 8 elements of leaf k at vector v (direct) or element offset `off` (a
 /// broadcast row, contiguous), as float; f32, f16, bf16, bool or u8 only.
 __device__ __forceinline__ void load8Small(const void *p, DType t, int64_t e,
@@ -472,24 +507,10 @@ __device__ __forceinline__ void load8Small(const void *p, DType t, int64_t e,
     o[4] = b.x, o[5] = b.y, o[6] = b.z, o[7] = b.w;
     return;
   }
-  case DType::F16: {
-    uint4 r = *reinterpret_cast<const uint4 *>(static_cast<const __half *>(p) +
-                                               e);
-    const __half *h = reinterpret_cast<const __half *>(&r);
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-      o[j] = __half2float(h[j]);
-    return;
-  }
-  case DType::BF16: {
-    uint4 r = *reinterpret_cast<const uint4 *>(
-        static_cast<const __nv_bfloat16 *>(p) + e);
-    const __nv_bfloat16 *h = reinterpret_cast<const __nv_bfloat16 *>(&r);
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-      o[j] = __bfloat162float(h[j]);
-    return;
-  }
+  case DType::F16:
+    return load8Half<__half>(p, e, o);
+  case DType::BF16:
+    return load8Half<__nv_bfloat16>(p, e, o);
   default: { // bool, u8
     uint2 r = *reinterpret_cast<const uint2 *>(static_cast<const uint8_t *>(p) +
                                                e);
@@ -514,24 +535,10 @@ __device__ __forceinline__ void store8Small(void *p, DType t, int64_t e,
     q[1] = make_float4(v[4], v[5], v[6], v[7]);
     return;
   }
-  case DType::F16: {
-    uint4 r;
-    __half *h = reinterpret_cast<__half *>(&r);
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-      h[j] = __float2half_rn(v[j]);
-    *reinterpret_cast<uint4 *>(static_cast<__half *>(p) + e) = r;
-    return;
-  }
-  case DType::BF16: {
-    uint4 r;
-    __nv_bfloat16 *h = reinterpret_cast<__nv_bfloat16 *>(&r);
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-      h[j] = __float2bfloat16_rn(v[j]);
-    *reinterpret_cast<uint4 *>(static_cast<__nv_bfloat16 *>(p) + e) = r;
-    return;
-  }
+  case DType::F16:
+    return store8Half<__half>(p, e, v);
+  case DType::BF16:
+    return store8Half<__nv_bfloat16>(p, e, v);
   default: {
     uint2 r;
     uint8_t *b = reinterpret_cast<uint8_t *>(&r);
