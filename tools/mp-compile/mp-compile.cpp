@@ -78,8 +78,8 @@ static cl::opt<double> lossScale(
     cl::init(0), cl::cat(cat));
 static cl::opt<bool> fuseGelu(
     "fuse-gelu",
-    cl::desc("Recognise exported exact GELU (Div, Erf, Add, Mul, Mul) as one "
-             "gelu op before building the training step (default true)"),
+    cl::desc("Recognise exported GELU (erf form or tanh approximation) as "
+             "one gelu op before building the training step (default true)"),
     cl::init(true), cl::cat(cat));
 static cl::opt<bool> fuseElementwise(
     "fuse-elementwise",

@@ -1,22 +1,26 @@
-//===- FuseGelu.cpp - recognise exported exact GELU as one mp.gelu --------===//
+//===- FuseGelu.cpp - recognise exported GELU as one mp.gelu --------------===//
 //
 // PyTorch exports nn.GELU() (the exact, erf form) to ONNX as five nodes:
 //
 //   d = Div(x, sqrt(2))   e = Erf(d)   a = Add(e, 1)   m = Mul(x, a)
 //   y = Mul(m, 0.5)
 //
-// This pass rewrites that pattern (operands of Add and Mul in either order,
-// Div by sqrt(2) or Mul by 1/sqrt(2), and 0.5 applied to x or to the
-// product) into `y = mp.gelu x`, before autodiff and autocast: the forward
+// and the tanh approximation (nn.GELU(approximate="tanh"), GPT-2's
+// gelu_new) as 0.5 * x * (1 + Tanh(sqrt(2/pi) * (x + 0.044715 * x^3))),
+// x^3 being Pow(x, 3) or Mul(Mul(x, x), x). This pass rewrites either
+// (operands of Add and Mul in either order, Div by sqrt(2) or Mul by
+// 1/sqrt(2), 0.5 applied to x or to the product) into `y = mp.gelu x`
+// (approximate "none" or "tanh"), before autodiff and autocast: the forward
 // pass becomes one kernel and autodiff derives one mp.gelu_grad instead of
-// the gradients of five ops (each a pass over the activation). The
-// constants must be scalars equal to sqrt(2), 1/sqrt(2), 1 and 0.5 as
-// rounded to their type (or within 1e-6), and every intermediate must have no other user, so nothing is
-// computed twice; constants left unused go too. mp.gelu evaluates 0.5 x (1 + erf(x / sqrt(2))) in f32
-// (or f64) and rounds once, where the five ops round after each step: in
-// f32 the results agree to a few ulp, in f16 the fused op is the more
-// accurate. The fused op keeps the final Mul's location (its ONNX node
-// name).
+// the gradients of five to nine ops (each a pass over the activation). The
+// constants must be scalars equal to sqrt(2), 1/sqrt(2), sqrt(2/pi),
+// 0.044715, 3, 1 and 0.5 as rounded to their type (or within 1e-6), and
+// every intermediate must have no other user, so nothing is computed
+// twice; constants left unused go too. mp.gelu evaluates its formula in
+// f32 (or f64) and rounds once, where the decomposed ops round after each
+// step: in f32 the results agree to a few ulp, in f16 the fused op is the
+// more accurate. The fused op keeps the final Mul's location (its ONNX
+// node name).
 //
 //===----------------------------------------------------------------------===//
 
@@ -67,15 +71,62 @@ template <typename Op> Value otherThan(Op op, double want) {
   return nullptr;
 }
 
-/// a = 1 + erf(x / sqrt(2)) (single-use intermediates): returns x.
-Value matchOnePlusErf(Value a) {
+/// x^3 as pow(x, 3), (x * x) * x or x * (x * x), single-use: returns x.
+Value matchCube(Value p) {
+  if (!singleUse(p))
+    return nullptr;
+  if (auto pw = p.getDefiningOp<PowOp>())
+    return isConstant(pw.getY(), 3.0) ? pw.getX() : nullptr;
+  auto m = p.getDefiningOp<MulOp>();
+  if (!m)
+    return nullptr;
+  for (auto [sq, x] : {std::pair(m.getA(), m.getB()),
+                       std::pair(m.getB(), m.getA())}) {
+    auto s = sq.getDefiningOp<MulOp>();
+    if (s && singleUse(sq) && s.getA() == x && s.getB() == x)
+      return x;
+  }
+  return nullptr;
+}
+
+/// u = sqrt(2/pi) * (x + 0.044715 * x^3), single-use: returns x.
+Value matchTanhArgument(Value u) {
+  auto scale = u.getDefiningOp<MulOp>();
+  if (!scale || !singleUse(u))
+    return nullptr;
+  Value v = otherThan(scale, std::sqrt(2.0 / M_PI));
+  auto add = v ? v.getDefiningOp<AddOp>() : AddOp();
+  if (!add || !singleUse(v))
+    return nullptr;
+  for (auto [x, w] : {std::pair(add.getA(), add.getB()),
+                      std::pair(add.getB(), add.getA())}) {
+    auto c = w.getDefiningOp<MulOp>();
+    if (!c || !singleUse(w))
+      continue;
+    Value p = otherThan(c, 0.044715);
+    if (p && matchCube(p) == x)
+      return x;
+  }
+  return nullptr;
+}
+
+/// a = 1 + erf(x / sqrt(2)), or 1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))
+/// (setting tanhForm), with single-use intermediates: returns x.
+Value matchOnePlusPhi(Value a, bool &tanhForm) {
   auto add = a.getDefiningOp<AddOp>();
   if (!add || !singleUse(a))
     return nullptr;
   Value e = otherThan(add, 1.0);
-  auto erf = e ? e.getDefiningOp<ErfOp>() : ErfOp();
-  if (!erf || !singleUse(e))
+  if (!e || !singleUse(e))
     return nullptr;
+  if (auto t = e.getDefiningOp<TanhOp>()) {
+    tanhForm = true;
+    return matchTanhArgument(t.getX());
+  }
+  auto erf = e.getDefiningOp<ErfOp>();
+  if (!erf)
+    return nullptr;
+  tanhForm = false;
   Value d = erf.getX();
   if (!singleUse(d))
     return nullptr;
@@ -86,17 +137,17 @@ Value matchOnePlusErf(Value a) {
   return nullptr;
 }
 
-/// y = 0.5 * x * (1 + erf(x / sqrt(2))) in any association: returns x.
-Value matchGelu(MulOp outer) {
+/// y = 0.5 * x * (1 + phi(x)) in any association: returns x.
+Value matchGelu(MulOp outer, bool &tanhForm) {
   // (x * a) * 0.5  or  0.5 * (x * a)
   if (Value m = otherThan(outer, 0.5)) {
     auto inner = m.getDefiningOp<MulOp>();
     if (!inner || !singleUse(m))
       return nullptr;
     Value l = inner.getA(), r = inner.getB();
-    if (Value x = matchOnePlusErf(r); x && x == l)
+    if (Value x = matchOnePlusPhi(r, tanhForm); x && x == l)
       return x;
-    if (Value x = matchOnePlusErf(l); x && x == r)
+    if (Value x = matchOnePlusPhi(l, tanhForm); x && x == r)
       return x;
     return nullptr;
   }
@@ -107,7 +158,7 @@ Value matchGelu(MulOp outer) {
     if (!half || !singleUse(h))
       continue;
     Value x = otherThan(half, 0.5);
-    if (x && matchOnePlusErf(a) == x)
+    if (x && matchOnePlusPhi(a, tanhForm) == x)
       return x;
   }
   return nullptr;
@@ -116,17 +167,23 @@ Value matchGelu(MulOp outer) {
 struct FuseGeluPass : public mp::impl::MPFuseGeluPassBase<FuseGeluPass> {
   using Base::Base;
   void runOnOperation() override {
-    SmallVector<std::pair<MulOp, Value>> found;
+    struct Match {
+      MulOp op;
+      Value x;
+      bool tanhForm;
+    };
+    SmallVector<Match> found;
     getOperation().walk([&](MulOp op) {
-      Value x = matchGelu(op);
+      bool tanhForm = false;
+      Value x = matchGelu(op, tanhForm);
       if (x && x.getType() == op.getType() &&
           isa<FloatType>(getElementTypeOrSelf(x.getType())))
-        found.push_back({op, x});
+        found.push_back({op, x, tanhForm});
     });
-    for (auto [op, x] : found) {
+    for (auto [op, x, tanhForm] : found) {
       OpBuilder b(op);
       auto gelu = GeluOp::create(b, op.getLoc(), op.getType(), x,
-                                 b.getStringAttr("none"));
+                                 b.getStringAttr(tanhForm ? "tanh" : "none"));
       op.getResult().replaceAllUsesWith(gelu.getResult());
       // The matched chain is now unused: erase it from the root up.
       SmallVector<Operation *> worklist = {op};

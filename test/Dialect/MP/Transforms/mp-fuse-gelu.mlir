@@ -71,3 +71,71 @@ func.func @not_gelu(%x: tensor<4xf32>, %z: tensor<4xf32>)
   %y2 = mp.mul %m2, %half : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
   return %y0, %y1, %e1, %y2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// The tanh approximation (nn.GELU(approximate="tanh"), gelu_new), with the
+// cube as Pow(x, 3) and as (x * x) * x.
+// CHECK-LABEL: func.func @tanh_form
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<4xf32>
+// CHECK-NEXT: %[[G:.*]] = mp.gelu %[[X]] {approximate = "tanh"}
+// CHECK-NEXT: %[[H:.*]] = mp.gelu %[[X]] {approximate = "tanh"}
+// CHECK-NEXT: return %[[G]], %[[H]]
+func.func @tanh_form(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  %three = mp.constant dense<3.0> : tensor<f32>
+  %k = mp.constant dense<0.044715> : tensor<f32>
+  %s = mp.constant dense<0.797884583> : tensor<f32>
+  %one = mp.constant dense<1.0> : tensor<f32>
+  %half = mp.constant dense<0.5> : tensor<f32>
+  %p = mp.pow %x, %three : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %kp = mp.mul %k, %p : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  %v = mp.add %x, %kp : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %u = mp.mul %v, %s : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %t = mp.tanh %u : (tensor<4xf32>) -> tensor<4xf32>
+  %a = mp.add %t, %one : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %h = mp.mul %half, %x : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  %y = mp.mul %h, %a : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %sq = mp.mul %x, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %c = mp.mul %sq, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %kc = mp.mul %c, %k : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %v2 = mp.add %kc, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %u2 = mp.mul %s, %v2 : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  %t2 = mp.tanh %u2 : (tensor<4xf32>) -> tensor<4xf32>
+  %a2 = mp.add %one, %t2 : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  %m2 = mp.mul %x, %a2 : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %y2 = mp.mul %m2, %half : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  return %y, %y2 : tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// Not the tanh form: 0.05 instead of 0.044715, and x^2 instead of x^3.
+// CHECK-LABEL: func.func @tanh_near_misses
+// CHECK-NOT: mp.gelu
+// CHECK-COUNT-2: mp.tanh
+// CHECK-NOT: mp.gelu
+func.func @tanh_near_misses(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  %three = mp.constant dense<3.0> : tensor<f32>
+  %k = mp.constant dense<0.044715> : tensor<f32>
+  %k2 = mp.constant dense<0.05> : tensor<f32>
+  %s = mp.constant dense<0.797884583> : tensor<f32>
+  %one = mp.constant dense<1.0> : tensor<f32>
+  %half = mp.constant dense<0.5> : tensor<f32>
+  %p = mp.pow %x, %three : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %kp = mp.mul %k2, %p : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  %v = mp.add %x, %kp : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %u = mp.mul %v, %s : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %t = mp.tanh %u : (tensor<4xf32>) -> tensor<4xf32>
+  %a = mp.add %t, %one : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %m = mp.mul %x, %a : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %y = mp.mul %m, %half : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %sq = mp.mul %x, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %kc = mp.mul %sq, %k : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %v2 = mp.add %kc, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %u2 = mp.mul %s, %v2 : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  %t2 = mp.tanh %u2 : (tensor<4xf32>) -> tensor<4xf32>
+  %a2 = mp.add %one, %t2 : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  %m2 = mp.mul %x, %a2 : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %y2 = mp.mul %m2, %half : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  return %y, %y2 : tensor<4xf32>, tensor<4xf32>
+}

@@ -81,11 +81,13 @@ def MPInsertCastsPass : Pass<"mp-insert-casts", "mlir::ModuleOp"> {
 }
 
 def MPFuseGeluPass : Pass<"mp-fuse-gelu", "mlir::ModuleOp"> {
-  let summary = "Recognise exported exact GELU (Div, Erf, Add, Mul, Mul) as mp.gelu";
+  let summary = "Recognise exported GELU (erf form or tanh approximation) as mp.gelu";
   let description = [{
     Rewrites `0.5 * x * (1 + erf(x / sqrt(2)))`, as PyTorch exports
     nn.GELU(), into one `mp.gelu` (operands in any order, Div by sqrt(2) or
-    Mul by 1/sqrt(2)); every intermediate must have no other user. Run it
+    Mul by 1/sqrt(2)), and `0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715
+    * x^3)))` into `mp.gelu {approximate = "tanh"}`; every intermediate
+    must have no other user. Run it
     before autodiff, so the training step holds one mp.gelu_grad instead of
     the gradients of five ops. mp-compile runs it first (--fuse-gelu).
   }];
