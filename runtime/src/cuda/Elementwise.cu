@@ -335,67 +335,58 @@ __device__ __forceinline__ void applyStep8(const Step &st, const T (&a)[8],
     o[j] = applyStep<T>(st, a[j], b[j], c[j], g);
 }
 
+/// f16 / bf16 <-> float, round to nearest even.
+__device__ __forceinline__ float halfToFloat(__half h) { return __half2float(h); }
+__device__ __forceinline__ float halfToFloat(__nv_bfloat16 h) {
+  return __bfloat162float(h);
+}
+template <typename H> __device__ __forceinline__ H floatToHalf(float x) {
+  if constexpr (std::is_same<H, __half>::value)
+    return __float2half_rn(x);
+  else
+    return __float2bfloat16_rn(x);
+}
+
+/// An element of storage type S in the compute types' terms: f16/bf16
+/// widened to float, everything else as it is.
+template <typename S> __device__ __forceinline__ auto widen(S x) {
+  if constexpr (std::is_same<S, __half>::value ||
+                std::is_same<S, __nv_bfloat16>::value)
+    return halfToFloat(x);
+  else
+    return x;
+}
+
+/// 8 raw elements stored as S, converted to T (unrolled: registers only).
+template <typename S, typename T>
+__device__ __forceinline__ void cast8(const Raw8 &r, T (&o)[8]) {
+  const S *x = reinterpret_cast<const S *>(r.w);
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+    o[j] = T(widen(x[j]));
+}
+
 /// Converts 8 raw elements of dtype t to T (one switch, unrolled loops, so
 /// everything stays in registers).
 template <typename T>
 __device__ __forceinline__ void convert8(const Raw8 &r, DType t, T (&o)[8]) {
   switch (t) {
-  case DType::F32: {
-    const float *x = reinterpret_cast<const float *>(r.w);
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-      o[j] = T(x[j]);
-    break;
-  }
-  case DType::F16: {
-    const __half *x = reinterpret_cast<const __half *>(r.w);
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-      o[j] = T(__half2float(x[j]));
-    break;
-  }
-  case DType::BF16: {
-    const __nv_bfloat16 *x = reinterpret_cast<const __nv_bfloat16 *>(r.w);
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-      o[j] = T(__bfloat162float(x[j]));
-    break;
-  }
-  case DType::F64: {
-    const double *x = reinterpret_cast<const double *>(r.w);
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-      o[j] = T(x[j]);
-    break;
-  }
-  case DType::I64: {
-    const int64_t *x = reinterpret_cast<const int64_t *>(r.w);
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-      o[j] = T(x[j]);
-    break;
-  }
-  case DType::I32: {
-    const int32_t *x = reinterpret_cast<const int32_t *>(r.w);
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-      o[j] = T(x[j]);
-    break;
-  }
-  case DType::I8: {
-    const int8_t *x = reinterpret_cast<const int8_t *>(r.w);
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-      o[j] = T(x[j]);
-    break;
-  }
-  default: { // u8, bool
-    const uint8_t *x = reinterpret_cast<const uint8_t *>(r.w);
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-      o[j] = T(x[j]);
-    break;
-  }
+  case DType::F32:
+    return cast8<float>(r, o);
+  case DType::F16:
+    return cast8<__half>(r, o);
+  case DType::BF16:
+    return cast8<__nv_bfloat16>(r, o);
+  case DType::F64:
+    return cast8<double>(r, o);
+  case DType::I64:
+    return cast8<int64_t>(r, o);
+  case DType::I32:
+    return cast8<int32_t>(r, o);
+  case DType::I8:
+    return cast8<int8_t>(r, o);
+  default: // u8, bool
+    return cast8<uint8_t>(r, o);
   }
 }
 
@@ -457,18 +448,6 @@ template <typename T> __device__ __forceinline__ T select(bool p, T x, T y) {
 bool smallFloatIO(DType t) {
   return t == DType::F32 || t == DType::F16 || t == DType::BF16 ||
          t == DType::Bool || t == DType::U8;
-}
-
-/// f16 / bf16 <-> float, round to nearest even.
-__device__ __forceinline__ float halfToFloat(__half h) { return __half2float(h); }
-__device__ __forceinline__ float halfToFloat(__nv_bfloat16 h) {
-  return __bfloat162float(h);
-}
-template <typename H> __device__ __forceinline__ H floatToHalf(float x) {
-  if constexpr (std::is_same<H, __half>::value)
-    return __float2half_rn(x);
-  else
-    return __float2bfloat16_rn(x);
 }
 
 /// 8 f16 or bf16 elements from element e: one 16-byte load.
@@ -548,6 +527,31 @@ __device__ __forceinline__ void store8Small(void *p, DType t, int64_t e,
     *reinterpret_cast<uint2 *>(static_cast<uint8_t *>(p) + e) = r;
     return;
   }
+  }
+}
+
+/// The element offsets at vector v (elements 8v..8v+7) of every broadcast
+/// leaf of a vector-path chain (direct and single-element leaves get 0), from
+/// one decomposition of 8v in index type I.
+template <typename I, typename O, int NL>
+__device__ __forceinline__ void vecOffsets(const ChainArgs &g, int64_t v,
+                                           O (&boff)[NL]) {
+#pragma unroll
+  for (int k = 0; k < NL; ++k)
+    boff[k] = 0;
+  const uint32_t bmask = ~(g.direct | g.scalar) & ((1u << NL) - 1);
+  if (!bmask)
+    return;
+  I i = I(v * 8);
+  for (int d = g.bc.rank - 1; d >= 0; --d) {
+    I size = I(g.bc.shape[d]);
+    I q = i / size;
+    I c = i - q * size;
+    i = q;
+#pragma unroll
+    for (int k = 0; k < NL; ++k)
+      if ((bmask >> k) & 1)
+        boff[k] += O(c) * O(g.bc.stride[k][d]);
   }
 }
 
@@ -653,23 +657,7 @@ __global__ void __launch_bounds__(kThreads, Narrow ? 2 : 1)
   MP_GRID_STRIDE(v, nv) {
     T leaf[NL][8];
     int64_t boff[NL];
-#pragma unroll
-    for (int k = 0; k < NL; ++k)
-      boff[k] = 0;
-    uint32_t bmask = ~(g.direct | g.scalar) & ((1u << NL) - 1);
-    if (bmask) {
-      I i = I(v * 8);
-      for (int d = g.bc.rank - 1; d >= 0; --d) {
-        I size = I(g.bc.shape[d]);
-        I q = i / size;
-        I c = i - q * size;
-        i = q;
-#pragma unroll
-        for (int k = 0; k < NL; ++k)
-          if ((bmask >> k) & 1)
-            boff[k] += int64_t(c) * g.bc.stride[k][d];
-      }
-    }
+    vecOffsets<I>(g, v, boff);
     loadLeaf<T, Narrow, 0, NL>(g, v, boff, leaf);
     // Steps outside, elements inside: every array index is a compile-time
     // constant, so nothing leaves the registers.
@@ -716,25 +704,9 @@ __global__ void __launch_bounds__(kThreads, Narrow ? 2 : 1)
 template <typename I, int NL, int OP>
 __global__ void __launch_bounds__(kThreads) fixedKernel(ChainArgs g) {
   const int64_t nv = g.n / 8;
-  const uint32_t bmask = ~(g.direct | g.scalar) & ((1u << NL) - 1);
   MP_GRID_STRIDE(v, nv) {
     I boff[NL];
-#pragma unroll
-    for (int k = 0; k < NL; ++k)
-      boff[k] = 0;
-    if (bmask) {
-      I i = I(v * 8);
-      for (int d = g.bc.rank - 1; d >= 0; --d) {
-        I size = I(g.bc.shape[d]);
-        I q = i / size;
-        I c = i - q * size;
-        i = q;
-#pragma unroll
-        for (int k = 0; k < NL; ++k)
-          if ((bmask >> k) & 1)
-            boff[k] += c * I(g.bc.stride[k][d]);
-      }
-    }
+    vecOffsets<I>(g, v, boff);
     float x[NL][8];
 #pragma unroll
     for (int k = 0; k < NL; ++k) {
