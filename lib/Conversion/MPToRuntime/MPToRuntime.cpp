@@ -187,7 +187,7 @@ private:
   LogicalResult emitChain(ArrayRef<Operation *> chain, Operation *producer,
                           rt::Function &fn);
   void findFoldedTransposes(Block &body);
-  void contractionOperands(Operation *op, rt::Instruction &ins);
+  void operandIds(Operation *op, rt::Instruction &ins);
 
   /// Transposes of the last two dims that every user (a matmul) reads
   /// through its transA/transB flag instead: emitted as no instruction.
@@ -412,9 +412,9 @@ void Lowering::findFoldedTransposes(Block &body) {
   }
 }
 
-/// Operand ids of a contraction; a matmul reads a folded transpose's input
-/// with transA/transB set.
-void Lowering::contractionOperands(Operation *op, rt::Instruction &ins) {
+/// Appends op's operand ids to `ins`; a matmul reads a folded transpose's
+/// input instead, with transA/transB set.
+void Lowering::operandIds(Operation *op, rt::Instruction &ins) {
   for (auto [i, v] : llvm::enumerate(op->getOperands())) {
     Operation *def = v.getDefiningOp();
     if (isa<mp::MatMulOp>(op) && i < 2 && def &&
@@ -435,7 +435,7 @@ LogicalResult Lowering::emitChain(ArrayRef<Operation *> chain,
   if (producer) {
     // The contraction itself, with the chain as its epilogue.
     ins.kernel = producer->getName().stripDialect().str();
-    contractionOperands(producer, ins);
+    operandIds(producer, ins);
     if (failed(convertAttrs(producer, ins)))
       return failure();
     prefix = "epilogue_";
@@ -643,7 +643,7 @@ LogicalResult Lowering::lower(func::FuncOp func) {
       while (!ins.operands.empty() && ins.operands.back() == rt::kNoTensor)
         ins.operands.pop_back();
     } else {
-      contractionOperands(&op, ins);
+      operandIds(&op, ins);
     }
     for (OpResult r : op.getResults()) {
       uint32_t id;
