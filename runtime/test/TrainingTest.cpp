@@ -564,6 +564,117 @@ TEST_P(Conformance, AmpStepSkipsOnOverflowAndUpdatesScale) {
     EXPECT_NEAR(wv[i], ref[i], 1e-4) << i;
 }
 
+/// A training step's worth of AdamW updates sharing step, inverse scale
+/// and skip flag: the cuda backend runs them as multi-tensor launches (48
+/// tensors a launch, so 53 take two; sizes with and without a multiple-of-4
+/// tail, one spanning many blocks; f16 and f32 gradients; some with a f16
+/// working copy). They must equal the one-launch-per-tensor path bit for
+/// bit and the cpu reference to rounding, and a skipped step must leave
+/// every tensor alone.
+TEST_P(Conformance, MultiTensorAdamMatchesOneLaunchPerTensor) {
+  const int kTensors = 53;
+  const int64_t sizes[] = {1, 3, 4, 5, 8, 1027, 5000};
+  auto size = [&](int i) { return i == 7 ? int64_t(300001) : sizes[i % 7]; };
+  auto values = [](int64_t n, double seed, double scale) {
+    std::vector<double> v(static_cast<size_t>(n));
+    for (int64_t j = 0; j < n; ++j)
+      v[size_t(j)] = scale * std::sin(seed * 12.9898 + double(j) * 0.731);
+    return v;
+  };
+  Program p;
+  Function f;
+  f.name = "train_step";
+  uint32_t st = p.addTensor("t", DType::I64, {}, Role::OptState,
+                            HostTensor::i64({}, {4}).bytes);
+  uint32_t inv = p.addTensor("inv_scale", DType::F32, {}, Role::Input);
+  uint32_t inf = p.addTensor("found_inf", DType::Bool, {}, Role::Input);
+  f.inputs = {inv, inf};
+  for (int i = 0; i < kTensors; ++i) {
+    std::string n = std::to_string(i);
+    int64_t len = size(i);
+    DType gt = i % 2 ? DType::F32 : DType::F16;
+    uint32_t w = p.addTensor(
+        "w" + n, DType::F32, {len}, Role::Param,
+        HostTensor::of(DType::F32, {len}, values(len, i, 1.0)).bytes);
+    uint32_t m = p.addTensor("m" + n, DType::F32, {len}, Role::OptState);
+    uint32_t v = p.addTensor("v" + n, DType::F32, {len}, Role::OptState);
+    uint32_t g = p.addTensor("g" + n, gt, {len}, Role::Input);
+    uint32_t wN = p.addTensor("w" + n + ".new", DType::F32, {len}, Role::Param);
+    uint32_t mN =
+        p.addTensor("m" + n + ".new", DType::F32, {len}, Role::OptState);
+    uint32_t vN =
+        p.addTensor("v" + n + ".new", DType::F32, {len}, Role::OptState);
+    p.tensors[wN].updates = w;
+    p.tensors[mN].updates = m;
+    p.tensors[vN].updates = v;
+    Instruction ins;
+    ins.kernel = "adamw_update";
+    ins.operands = {w, g, m, v, st, kNoTensor, inv, inf};
+    ins.results = {wN, mN, vN};
+    if (i % 3 == 0) {
+      uint32_t c = p.addTensor("c" + n, DType::F16, {len}, Role::Output);
+      ins.results.push_back(c);
+      f.outputs.push_back(c);
+    }
+    ins.attrs = {aF("lr", 0.01), aF("weight_decay", 0.05)};
+    f.inputs.push_back(g);
+    f.body.push_back(std::move(ins));
+  }
+  p.functions.push_back(f);
+  planMemory(p);
+  ASSERT_EQ(validateProgram(p), "");
+
+  ASSERT_EQ(session->load(p), MP_OK) << session->error();
+  // The same program one launch per tensor, and on the cpu reference.
+  setenv("MP_CUDA_MULTI_TENSOR", "0", 1);
+  Session single(GetParam());
+  unsetenv("MP_CUDA_MULTI_TENSOR");
+  Session cpu("cpu");
+  ASSERT_EQ(single.load(p), MP_OK) << single.error();
+  ASSERT_EQ(cpu.load(p), MP_OK) << cpu.error();
+  Session *all[] = {session.get(), &single, &cpu};
+  for (int stepNo = 0; stepNo < 3; ++stepNo) {
+    bool skip = stepNo == 1;
+    for (Session *s : all) {
+      ASSERT_EQ(s->write("inv_scale", HostTensor::f32({}, {0.5})), MP_OK);
+      ASSERT_EQ(s->write("found_inf", HostTensor::boolean({}, {skip ? 1.0 : 0.0})), MP_OK);
+      for (int i = 0; i < kTensors; ++i) {
+        int64_t len = size(i);
+        DType gt = i % 2 ? DType::F32 : DType::F16;
+        ASSERT_EQ(s->write("g" + std::to_string(i),
+                           HostTensor::of(gt, {len},
+                                          values(len, i + 7 * stepNo, 2.0))),
+                  MP_OK);
+      }
+    }
+    std::vector<HostTensor> before;
+    if (skip)
+      for (int i = 0; i < kTensors; ++i)
+        before.push_back(session->read("w" + std::to_string(i)));
+    for (Session *s : all)
+      ASSERT_EQ(mp_rt_run(s->get(), "train_step"), MP_OK) << s->error();
+    for (int i = 0; i < kTensors; ++i) {
+      std::string n = std::to_string(i);
+      std::vector<std::string> names = {"w" + n, "m" + n, "v" + n};
+      if (i % 3 == 0)
+        names.push_back("c" + n);
+      for (const std::string &name : names) {
+        HostTensor got = session->read(name);
+        ASSERT_EQ(got.bytes, single.read(name).bytes)
+            << name << " after step " << stepNo;
+        std::vector<double> a = got.values(), b = cpu.read(name).values();
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t j = 0; j < a.size(); ++j)
+          ASSERT_NEAR(a[j], b[j],
+                      (name[0] == 'c' ? 1e-3 : 1e-6) * (1 + std::fabs(b[j])))
+              << name << "[" << j << "] after step " << stepNo;
+      }
+      if (skip)
+        EXPECT_EQ(session->read("w" + n).bytes, before[size_t(i)].bytes) << n;
+    }
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Dropout and its generator
 //===----------------------------------------------------------------------===//

@@ -8,7 +8,10 @@
 //    constants, the transient arena of the program's memory plan, scratch
 //    for the largest per-instruction need, the cuBLASLt workspace and the
 //    device error flag; initial data is copied in;
-// 3. each function is a list of steps with fixed device pointers.
+// 3. each function is a list of steps with fixed device pointers;
+//    consecutive instructions that a multi-tensor kernel can run together
+//    (KernelInfo::batchKey: the optimizer updates of one training step)
+//    become one step (MP_CUDA_MULTI_TENSOR=0 keeps them apart).
 // Running a function the first time records its steps into a CUDA graph on
 // the backend's stream (stream capture), then every run is one
 // cudaGraphLaunch: no allocation and no host synchronisation inside a step,
@@ -122,6 +125,9 @@ struct Step {
   size_t scratchBytes = 0; ///< the kernel's own scratch need
   bool copyResults = false; ///< results overlap operands: compute aside
   uint64_t index;
+  /// Steps run by this one's KernelInfo::batch (itself included), or 0
+  /// when an earlier step of its batch runs it.
+  size_t batch = 1;
 };
 
 bool overlaps(const TensorView &a, const TensorView &b) {
@@ -162,6 +168,8 @@ public:
     profile = prof && (std::string(prof) == "1" || std::string(prof) == "2");
     profileShapes = prof && std::string(prof) == "2";
     useGraphs = !(g && std::string(g) == "0") && !profile;
+    const char *mt = std::getenv("MP_CUDA_MULTI_TENSOR");
+    multiTensor = !(mt && std::string(mt) == "0");
     return Status::success();
   }
 
@@ -299,6 +307,9 @@ public:
             if (o && overlaps(*r, *o) && !s.info->inPlaceSafe)
               s.copyResults = true;
       }
+    if (multiTensor)
+      for (std::vector<Step> &plan : plans)
+        formBatches(plan);
     graphs.assign(prog.functions.size(), nullptr);
     runCount.assign(prog.functions.size(), 0);
     return Status::success();
@@ -361,10 +372,53 @@ public:
   uint64_t deviceMemoryBytes() const override { return deviceBytes; }
 
 private:
+  /// Groups runs of consecutive steps with one non-empty batch key into
+  /// batches, as long as no member reads or writes what another writes
+  /// (the members of a batch run concurrently).
+  static void formBatches(std::vector<Step> &plan) {
+    auto keyOf = [](Step &s) {
+      if (!s.info->batchKey || !s.info->batch || s.copyResults)
+        return std::string();
+      KernelContext ctx(*s.ins, s.operands, s.results, false, s.index);
+      return s.info->batchKey(ctx);
+    };
+    auto conflict = [](const Step &a, const Step &b) {
+      for (const TensorView *r : a.results) {
+        for (const TensorView *o : b.operands)
+          if (o && overlaps(*r, *o))
+            return true;
+        for (const TensorView *o : b.results)
+          if (overlaps(*r, *o))
+            return true;
+      }
+      return false;
+    };
+    for (size_t i = 0; i < plan.size();) {
+      std::string key = keyOf(plan[i]);
+      size_t j = i + 1;
+      if (!key.empty())
+        for (; j < plan.size() && keyOf(plan[j]) == key; ++j) {
+          bool clash = false;
+          for (size_t k = i; k < j && !clash; ++k)
+            clash = conflict(plan[k], plan[j]) || conflict(plan[j], plan[k]);
+          if (clash)
+            break;
+        }
+      plan[i].batch = j - i;
+      for (size_t k = i + 1; k < j; ++k)
+        plan[k].batch = 0;
+      i = j;
+    }
+  }
+
   /// Enqueues every step of a function on the stream.
   Status enqueue(size_t function) {
     const Function &f = program->functions[function];
-    for (Step &s : plans[function]) {
+    std::vector<Step> &plan = plans[function];
+    for (size_t si = 0; si < plan.size(); ++si) {
+      Step &s = plan[si];
+      if (s.batch == 0)
+        continue;
       env.scratch = scratch;
       env.scratchBytes = s.scratchBytes;
       Status st;
@@ -377,7 +431,14 @@ private:
         cudaEventCreate(&ev[1]);
         cudaEventRecord(ev[0], env.stream);
       }
-      if (!s.copyResults) {
+      if (s.batch > 1) {
+        std::vector<KernelContext> group;
+        group.reserve(s.batch);
+        for (size_t k = si; k < si + s.batch; ++k)
+          group.emplace_back(*plan[k].ins, plan[k].operands, plan[k].results,
+                             false, plan[k].index);
+        st = s.info->batch(group, env);
+      } else if (!s.copyResults) {
         KernelContext ctx(*s.ins, s.operands, s.results, false, s.index);
         st = s.info->fn(ctx, env);
       } else {
@@ -404,6 +465,8 @@ private:
         std::string key = s.ins->kernel;
         if (!s.operands.empty() && s.operands[0])
           key += std::string(" ") + dtypeName(s.operands[0]->dtype);
+        if (s.batch > 1)
+          key += " (multi-tensor, " + std::to_string(s.batch) + ")";
         if (profileShapes) // MP_CUDA_PROFILE=2: operand shapes too
           for (TensorView *o : s.operands)
             if (o)
@@ -523,6 +586,7 @@ private:
   size_t deviceBytes = 0, kernelScratchBytes = 0;
   size_t lastFunction = 0;
   bool useGraphs = true, profile = false, profileShapes = false;
+  bool multiTensor = true;
   std::vector<long> runCount;
   std::vector<Timed> pending;
   std::map<std::string, std::pair<double, long>> profileTotals;

@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace mp::rt::cuda {
 
@@ -69,6 +70,13 @@ using KernelFn = Status (*)(KernelContext &, Env &);
 /// Scratch bytes an instruction needs (called at load time, after the CPU
 /// validation); null means none.
 using ScratchFn = size_t (*)(KernelContext &);
+/// Multi-tensor kernels: the key under which an instruction may share one
+/// launch with its neighbours (called at load time, once device addresses
+/// are known); empty when it must run alone. Consecutive instructions of
+/// one key, none reading or writing another's results, run as one call of
+/// the BatchFn, which may launch as few kernels as it likes.
+using BatchKeyFn = std::string (*)(KernelContext &);
+using BatchFn = Status (*)(std::vector<KernelContext> &, Env &);
 
 struct KernelInfo {
   KernelFn fn = nullptr;
@@ -77,6 +85,8 @@ struct KernelInfo {
   /// and copies.
   bool inPlaceSafe = false;
   ScratchFn scratch = nullptr;
+  BatchKeyFn batchKey = nullptr;
+  BatchFn batch = nullptr;
 };
 
 using Registry = std::unordered_map<std::string, KernelInfo>;

@@ -290,32 +290,38 @@ __device__ __forceinline__ void store4(void *p, DType t, int64_t q,
   static_cast<uint2 *>(p)[q] = r;
 }
 
-/// The f32 master path (adamVectorizable): 4 elements per thread through
+/// Quad q (elements 4q .. 4q+3) of the f32 master path (adamVectorizable):
 /// 16-byte accesses (8-byte for a f16/bf16 gradient or copy), the same
-/// arithmetic per element as adamScalar; the last n % 4 go through it.
+/// arithmetic per element as adamScalar.
+__device__ __forceinline__ void adamQuad(const AdamArgs &a,
+                                         const AdamConsts<float> &k,
+                                         int64_t q) {
+  float4 p = static_cast<const float4 *>(a.p.p)[q];
+  float4 m = static_cast<const float4 *>(a.m.p)[q];
+  float4 v = static_cast<const float4 *>(a.v.p)[q];
+  if (!k.skip) {
+    float4 g = load4(a.g.p, a.g.t, q);
+    adamElement<float>(a, k, p.x, g.x, m.x, v.x);
+    adamElement<float>(a, k, p.y, g.y, m.y, v.y);
+    adamElement<float>(a, k, p.z, g.z, m.z, v.z);
+    adamElement<float>(a, k, p.w, g.w, m.w, v.w);
+  }
+  if (!k.skip || a.outP.p != a.p.p)
+    static_cast<float4 *>(a.outP.p)[q] = p;
+  if (!k.skip || a.outM.p != a.m.p)
+    static_cast<float4 *>(a.outM.p)[q] = m;
+  if (!k.skip || a.outV.p != a.v.p)
+    static_cast<float4 *>(a.outV.p)[q] = v;
+  if (a.copy.p)
+    store4(a.copy.p, a.copy.t, q, p);
+}
+
+/// One tensor through adamQuad; the last n % 4 elements through adamScalar.
 __global__ void adamKernelVec(AdamArgs a) {
   const AdamConsts<float> k = adamConsts<float>(a);
   const int64_t n4 = a.n / 4;
-  MP_GRID_STRIDE(q, n4) {
-    float4 p = static_cast<const float4 *>(a.p.p)[q];
-    float4 m = static_cast<const float4 *>(a.m.p)[q];
-    float4 v = static_cast<const float4 *>(a.v.p)[q];
-    if (!k.skip) {
-      float4 g = load4(a.g.p, a.g.t, q);
-      adamElement<float>(a, k, p.x, g.x, m.x, v.x);
-      adamElement<float>(a, k, p.y, g.y, m.y, v.y);
-      adamElement<float>(a, k, p.z, g.z, m.z, v.z);
-      adamElement<float>(a, k, p.w, g.w, m.w, v.w);
-    }
-    if (!k.skip || a.outP.p != a.p.p)
-      static_cast<float4 *>(a.outP.p)[q] = p;
-    if (!k.skip || a.outM.p != a.m.p)
-      static_cast<float4 *>(a.outM.p)[q] = m;
-    if (!k.skip || a.outV.p != a.v.p)
-      static_cast<float4 *>(a.outV.p)[q] = v;
-    if (a.copy.p)
-      store4(a.copy.p, a.copy.t, q, p);
-  }
+  MP_GRID_STRIDE(q, n4)
+    adamQuad(a, k, q);
   int64_t tail = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (tail < a.n % 4)
     adamScalar<float>(a, k, n4 * 4 + tail);
@@ -337,7 +343,7 @@ bool adamVectorizable(const AdamArgs &a) {
          f32(a.outV) && low(a.g) && (!a.copy.p || low(a.copy));
 }
 
-Status adamKernel(KernelContext &c, Env &env) {
+AdamArgs adamArgsOf(KernelContext &c) {
   bool isW = c.ins.kernel == "adamw_update";
   AdamArgs a;
   a.decoupled = c.i64("decoupled_weight_decay", isW) != 0;
@@ -363,7 +369,12 @@ Status adamKernel(KernelContext &c, Env &env) {
   a.hasInv = c.opt(6) != nullptr;
   a.found = scalarOf(c.opt(7));
   a.n = p.numel();
-  if (p.dtype == DType::F64)
+  return a;
+}
+
+Status adamKernel(KernelContext &c, Env &env) {
+  AdamArgs a = adamArgsOf(c);
+  if (c.in(0).dtype == DType::F64)
     adamKernelDev<double><<<gridFor(a.n, 4), kThreads, 0, env.stream>>>(a);
   else if (adamVectorizable(a))
     adamKernelVec<<<gridFor(a.n / 4 + 4, 2), kThreads, 0, env.stream>>>(a);
@@ -374,6 +385,101 @@ Status adamKernel(KernelContext &c, Env &env) {
     bumpStep<<<1, 1, 0, env.stream>>>(a.step, arrOf(&c.in(4)), a.found,
                                       a.found.p != nullptr);
     MP_RT_TRY(checkLaunch(c, "step increment"));
+  }
+  return Status::success();
+}
+
+//===----------------------------------------------------------------------===//
+// The multi-tensor adam_update / adamw_update
+//===----------------------------------------------------------------------===//
+//
+// A training step updates every parameter with the same hyper-parameters
+// and the same device scalars (step, learning rate, inverse loss scale,
+// skip flag), so consecutive updates of f32 masters share launches of one
+// kernel: up to kAdamPerLaunch tensors in its parameter block, each given a
+// contiguous range of blocks (blockStart) that stride over its quads. Each
+// element sees exactly adamQuad / adamScalar, so results equal the
+// one-launch-per-tensor path bit for bit.
+
+constexpr int kAdamPerLaunch = 48;
+
+/// What differs between the tensors of one launch.
+struct AdamTensor {
+  void *p, *m, *v, *copy;
+  const void *g;
+  int64_t n;
+  DType gt, copyT;
+};
+
+struct AdamMultiArgs {
+  AdamArgs shared; ///< attributes and scalars; its arrays are unused
+  int count;
+  int blockStart[kAdamPerLaunch + 1];
+  AdamTensor t[kAdamPerLaunch];
+};
+static_assert(sizeof(AdamMultiArgs) <= 4000,
+              "a kernel's parameter block holds at most 4 KiB");
+
+__global__ void adamKernelMulti(const __grid_constant__ AdamMultiArgs ma) {
+  int ti = 0;
+  while (ti + 1 < ma.count && ma.blockStart[ti + 1] <= int(blockIdx.x))
+    ++ti;
+  const AdamTensor &t = ma.t[ti];
+  AdamArgs a = ma.shared;
+  a.p = a.outP = {t.p, DType::F32};
+  a.m = a.outM = {t.m, DType::F32};
+  a.v = a.outV = {t.v, DType::F32};
+  a.g = {const_cast<void *>(t.g), t.gt};
+  a.copy = {t.copy, t.copyT};
+  a.n = t.n;
+  const AdamConsts<float> k = adamConsts<float>(a);
+  const int64_t n4 = a.n / 4;
+  const int64_t block = int64_t(blockIdx.x) - ma.blockStart[ti];
+  const int64_t blocks = ma.blockStart[ti + 1] - ma.blockStart[ti];
+  for (int64_t q = block * blockDim.x + threadIdx.x; q < n4;
+       q += blocks * blockDim.x)
+    adamQuad(a, k, q);
+  if (block == 0 && int64_t(threadIdx.x) < a.n % 4)
+    adamScalar<float>(a, k, n4 * 4 + threadIdx.x);
+}
+
+/// Instructions share a launch when they have the same kernel, attributes
+/// and scalar operands, update f32 masters and moments in place through
+/// adamQuad's aligned accesses, and do not bump the step themselves.
+std::string adamBatchKey(KernelContext &c) {
+  AdamArgs a = adamArgsOf(c);
+  if (c.in(0).dtype != DType::F32 || a.increment || !adamVectorizable(a) ||
+      a.outP.p != a.p.p || a.outM.p != a.m.p || a.outV.p != a.v.p)
+    return "";
+  std::string key = c.ins.kernel;
+  char buf[160];
+  std::snprintf(buf, sizeof(buf), " %d %.17g %.17g %.17g %.17g %.17g",
+                a.decoupled, a.lrAttr, a.beta1, a.beta2, a.eps, a.wd);
+  key += buf;
+  for (size_t i = 4; i < 8; ++i)
+    key += " " + (c.opt(i) ? std::to_string(c.opt(i)->id) : std::string("-"));
+  return key;
+}
+
+Status adamBatch(std::vector<KernelContext> &group, Env &env) {
+  AdamMultiArgs ma;
+  size_t at = 0;
+  while (at < group.size()) {
+    ma.shared = adamArgsOf(group[at]);
+    ma.count = 0;
+    int blocks = 0;
+    for (; at < group.size() && ma.count < kAdamPerLaunch; ++at) {
+      AdamArgs a = adamArgsOf(group[at]);
+      int64_t want = (a.n / 4 + kThreads * 4 - 1) / (kThreads * 4);
+      want = std::max<int64_t>(1, std::min<int64_t>(want, 65536));
+      ma.t[ma.count] = {a.p.p, a.m.p, a.v.p, a.copy.p, a.g.p,
+                        a.n, a.g.t, a.copy.t};
+      ma.blockStart[ma.count++] = blocks;
+      blocks += int(want);
+    }
+    ma.blockStart[ma.count] = blocks;
+    adamKernelMulti<<<blocks, kThreads, 0, env.stream>>>(ma);
+    MP_RT_TRY(checkLaunch(group[at - 1], "multi-tensor adam update"));
   }
   return Status::success();
 }
@@ -596,8 +702,8 @@ Status dropoutKernel(KernelContext &c, Env &env) {
 
 void registerTrainingKernels(Registry &r) {
   r["sgd_update"] = {sgdKernel, true, nullptr};
-  r["adam_update"] = {adamKernel, true, nullptr};
-  r["adamw_update"] = {adamKernel, true, nullptr};
+  r["adam_update"] = {adamKernel, true, nullptr, adamBatchKey, adamBatch};
+  r["adamw_update"] = {adamKernel, true, nullptr, adamBatchKey, adamBatch};
   r["all_finite"] = {allFiniteKernel, false, nullptr};
   r["global_norm"] = {globalNormKernel, false, globalNormScratch};
   r["loss_scale_update"] = {lossScaleUpdateKernel, true, nullptr};
