@@ -13,7 +13,11 @@
 // (the lowering's fused bias/activation/cast chain) reads the product,
 // rounded to the operands' dtype as the unfused program stores it, from
 // scratch memory and writes the result in one elementwise pass. The
-// algorithm cuBLASLt's heuristic picks is cached per problem shape.
+// algorithm is chosen once per problem shape and cached: on the first
+// eager run of a function the backend times cuBLASLt's top heuristic
+// candidates on the real operands (pickFastest; its first choice is
+// slow for some shapes, e.g. a 50257-word vocabulary); products recorded
+// into a graph without that take the heuristic's first choice.
 // matmul's transA/transB (a transpose of the last two dims the lowering
 // folded in) become cuBLASLt's transpose flags on the stored layout.
 //
@@ -98,6 +102,51 @@ Status layout(KernelContext &c, cublasLtMatrixLayout_t &l, cudaDataType_t t,
   return Status::success();
 }
 
+/// Heuristic candidates timed per new problem shape (Env::tuneMatmuls).
+constexpr int kTuneCandidates = 8;
+
+/// Times each candidate algorithm (one warm-up, then the best of two runs
+/// between events) and sets `pick` to the fastest; a candidate that fails
+/// to launch is passed over. Synchronises the stream: call it only outside
+/// graph capture.
+template <typename Launch>
+Status pickFastest(KernelContext &c, Env &env,
+                   const cublasLtMatmulHeuristicResult_t *res, int found,
+                   Launch &launch, int &pick) {
+  cudaEvent_t ev[2];
+  MP_RT_TRY(checkCuda(c, cudaEventCreate(&ev[0]), "event"));
+  MP_RT_TRY(checkCuda(c, cudaEventCreate(&ev[1]), "event"));
+  float best = -1;
+  Status st = Status::success();
+  for (int i = 0; i < found && st.ok(); ++i) {
+    if (launch(&res[i].algo) != CUBLAS_STATUS_SUCCESS)
+      continue;
+    float t = -1;
+    for (int rep = 0; rep < 2 && st.ok(); ++rep) {
+      st = checkCuda(c, cudaEventRecord(ev[0], env.stream), "event record");
+      if (st.ok() && launch(&res[i].algo) != CUBLAS_STATUS_SUCCESS)
+        break;
+      if (st.ok())
+        st = checkCuda(c, cudaEventRecord(ev[1], env.stream), "event record");
+      if (st.ok())
+        st = checkCuda(c, cudaEventSynchronize(ev[1]), "timing a matmul");
+      float ms = 0;
+      if (st.ok())
+        st = checkCuda(c, cudaEventElapsedTime(&ms, ev[0], ev[1]),
+                       "timing a matmul");
+      if (st.ok() && (t < 0 || ms < t))
+        t = ms;
+    }
+    if (t >= 0 && (best < 0 || t < best)) {
+      best = t;
+      pick = i;
+    }
+  }
+  cudaEventDestroy(ev[0]);
+  cudaEventDestroy(ev[1]);
+  return st;
+}
+
 Status runLt(KernelContext &c, Env &env, const LtProblem &p) {
   cudaDataType_t t = cudaTypeOf(p.dtype);
   bool f64 = p.dtype == DType::F64;
@@ -144,6 +193,14 @@ Status runLt(KernelContext &c, Env &env, const LtProblem &p) {
                 (long long)p.strideA, p.beta != 0, p.bias != nullptr);
   auto &algos = env.matmulCache.algos;
   auto it = algos.find(key);
+  float af = float(p.alpha), bf = float(p.beta);
+  const void *alpha = f64 ? static_cast<const void *>(&p.alpha) : &af;
+  const void *beta = f64 ? static_cast<const void *>(&p.beta) : &bf;
+  auto launch = [&](const cublasLtMatmulAlgo_t *algo) {
+    return cublasLtMatmul(env.lt, d.op, alpha, p.A, d.a, p.B, d.b, beta, p.D,
+                          d.d, p.D, d.d, algo, env.workspace,
+                          env.workspaceBytes, env.stream);
+  };
   if (it == algos.end()) {
     cublasLtMatmulPreference_t pref;
     MP_RT_TRY(checkCublas(c, cublasLtMatmulPreferenceCreate(&pref),
@@ -151,27 +208,30 @@ Status runLt(KernelContext &c, Env &env, const LtProblem &p) {
     size_t ws = env.workspaceBytes;
     cublasLtMatmulPreferenceSetAttribute(
         pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws));
-    cublasLtMatmulHeuristicResult_t res;
+    cublasLtMatmulHeuristicResult_t res[kTuneCandidates];
     int found = 0;
     cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(
-        env.lt, d.op, d.a, d.b, d.d, d.d, pref, 1, &res, &found);
+        env.lt, d.op, d.a, d.b, d.d, d.d, pref, env.tuneMatmuls ? kTuneCandidates : 1,
+        res, &found);
     cublasLtMatmulPreferenceDestroy(pref);
     if (s != CUBLAS_STATUS_SUCCESS || found == 0)
       return c.unsupported("cuBLASLt has no algorithm for this " +
                            std::string(dtypeName(p.dtype)) + " product (m=" +
                            std::to_string(p.m) + " n=" + std::to_string(p.n) +
                            " k=" + std::to_string(p.k) + ")");
-    it = algos.emplace(key, res.algo).first;
+    int pick = 0;
+    // Timing the candidates runs the product several times: only when the
+    // stream executes now (not while a graph is being recorded) and D does
+    // not accumulate onto itself (beta 0).
+    cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+    cudaStreamIsCapturing(env.stream, &capturing);
+    if (found > 1 && p.beta == 0 &&
+        capturing == cudaStreamCaptureStatusNone) {
+      MP_RT_TRY(pickFastest(c, env, res, found, launch, pick));
+    }
+    it = algos.emplace(key, res[pick].algo).first;
   }
-  float af = float(p.alpha), bf = float(p.beta);
-  const void *alpha = f64 ? static_cast<const void *>(&p.alpha) : &af;
-  const void *beta = f64 ? static_cast<const void *>(&p.beta) : &bf;
-  return checkCublas(c,
-                     cublasLtMatmul(env.lt, d.op, alpha, p.A, d.a, p.B, d.b,
-                                    beta, p.D, d.d, p.D, d.d, &it->second,
-                                    env.workspace, env.workspaceBytes,
-                                    env.stream),
-                     "cublasLtMatmul");
+  return checkCublas(c, launch(&it->second), "cublasLtMatmul");
 }
 
 size_t elemSize(DType t) { return dtypeSize(t); }

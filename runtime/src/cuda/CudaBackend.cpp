@@ -12,8 +12,10 @@
 //    consecutive instructions that a multi-tensor kernel can run together
 //    (KernelInfo::batchKey: the optimizer updates of one training step)
 //    become one step (MP_CUDA_MULTI_TENSOR=0 keeps them apart).
-// Running a function the first time records its steps into a CUDA graph on
-// the backend's stream (stream capture), then every run is one
+// Running a function the first time enqueues its steps eagerly, which lets
+// the matmul kernels time cuBLASLt's candidate algorithms on the real
+// operands; the second run records them into a CUDA graph on the
+// backend's stream (stream capture), and from then on every run is one
 // cudaGraphLaunch: no allocation and no host synchronisation inside a step,
 // because learning rate, loss scale and skip flag live on the device.
 // Writes of inputs are ordered on the same stream; reads synchronise it and
@@ -22,7 +24,9 @@
 // eagerly instead (debugging); MP_CUDA_PROFILE=1 runs them eagerly between
 // CUDA events and prints, when the context is destroyed, the device time
 // spent in each kernel (the per-kernel breakdown of docs/Performance.md),
-// and MP_CUDA_PROFILE=2 splits it by operand shapes.
+// and MP_CUDA_PROFILE=2 splits it by operand shapes. MP_CUDA_TUNE=0 takes
+// cuBLASLt's first heuristic choice untimed and records the graph on the
+// first run.
 //
 //===----------------------------------------------------------------------===//
 #include "../common/Backend.h"
@@ -170,6 +174,8 @@ public:
     useGraphs = !(g && std::string(g) == "0") && !profile;
     const char *mt = std::getenv("MP_CUDA_MULTI_TENSOR");
     multiTensor = !(mt && std::string(mt) == "0");
+    const char *tune = std::getenv("MP_CUDA_TUNE");
+    env.tuneMatmuls = !(tune && std::string(tune) == "0");
     return Status::success();
   }
 
@@ -336,7 +342,7 @@ public:
 
   Status run(size_t function) override {
     lastFunction = function;
-    if (!useGraphs) {
+    if (!useGraphs || (env.tuneMatmuls && runCount[function] == 0)) {
       Status st = enqueue(function);
       ++runCount[function];
       return st;

@@ -61,6 +61,9 @@ struct Env {
   int numSMs = 1;
   const Program *program = nullptr;
   MatmulPlanCache matmulCache;
+  /// Time cuBLASLt's top candidates for a new product shape when it runs
+  /// outside graph capture (MP_CUDA_TUNE=0: the heuristic's first choice).
+  bool tuneMatmuls = true;
 
   /// Host bytes of a constant tensor (its program data), or null.
   const uint8_t *hostData(const TensorView &t) const;
