@@ -135,6 +135,58 @@ TEST_P(Conformance, MatmulTransposedOperands) {
   EXPECT_NE(r.status, MP_OK);
 }
 
+TEST_P(Conformance, MatmulOddSizesMatchReference) {
+  // A language-model head in miniature: an odd vocabulary (203) in the
+  // forward product (batch folded into M, transB), the input gradient
+  // (odd K) and the weight gradient (transA, odd M), in f16 and bf16, and
+  // one with an epilogue. Sizes large enough that the cuda backend computes
+  // them on zero-padded copies (Contraction.cu's padPlan); each must match
+  // the double reference of its rounded operands.
+  const int64_t B = 2, T = 128, D = 256, V = 203;
+  for (DType dt : {DType::F16, DType::BF16}) {
+    std::string n = dtypeName(dt);
+    auto h = HostTensor::of(dt, {B, T, D}, randomValues(B * T * D, 21));
+    auto w = HostTensor::of(dt, {V, D}, randomValues(V * D, 22));
+    auto dl = HostTensor::of(dt, {B * T, V}, randomValues(B * T * V, 23));
+    std::vector<double> hv = h.values(), wv = w.values(), dlv = dl.values();
+    // logits = h w^T
+    auto r = run("matmul", {h, w}, {{dt, {B, T, V}}}, {aI("transB", 1)});
+    ASSERT_RUN_OK(r);
+    expectNear(r.results[0].values(),
+               refMatmul(hv, swapLast2(wv, 1, V, D), B * T, V, D), 2e-2, 2e-2,
+               (n + " logits").c_str());
+    // dh = dl w
+    r = run("matmul", {dl, w}, {{dt, {B * T, D}}});
+    ASSERT_RUN_OK(r);
+    expectNear(r.results[0].values(), refMatmul(dlv, wv, B * T, D, V), 2e-2,
+               2e-2, (n + " dh").c_str());
+    // dw = dl^T h, dl read through transA
+    auto h2 = HostTensor::of(dt, {B * T, D}, hv);
+    r = run("matmul", {dl, h2}, {{dt, {V, D}}}, {aI("transA", 1)});
+    ASSERT_RUN_OK(r);
+    expectNear(r.results[0].values(),
+               refMatmul(swapLast2(dlv, 1, B * T, V), hv, V, D, B * T), 2e-2,
+               2e-2, (n + " dw").c_str());
+    // logits with a scale/relu/cast epilogue: the product then the chain.
+    auto sc = HostTensor::of(dt, {}, {0.5});
+    auto prod = run("matmul", {h, w}, {{dt, {B, T, V}}}, {aI("transB", 1)});
+    ASSERT_RUN_OK(prod);
+    auto want = run("fused_elementwise", {prod.results[0], sc},
+                    {{DType::F32, {B, T, V}}},
+                    {aS("ops", "mul,relu,cast"),
+                     aInts("args", {0, 1, -1, -2, -1, -2}),
+                     aS("types", n + "," + n + ",f32")});
+    ASSERT_RUN_OK(want);
+    auto got = run("matmul", {h, w, sc}, {{DType::F32, {B, T, V}}},
+                   {aI("transB", 1), aS("epilogue_ops", "mul,relu,cast"),
+                    aInts("epilogue_args", {-1, 0, -1, -2, -1, -2}),
+                    aS("epilogue_types", n + "," + n + ",f32")});
+    ASSERT_RUN_OK(got);
+    expectEq(got.results[0].values(), want.results[0].values(),
+             (n + " epilogue").c_str());
+  }
+}
+
 TEST_P(Conformance, MatmulVectorPromotion) {
   auto m = HostTensor::f32({2, 3}, {1, 2, 3, 4, 5, 6});
   auto v3 = HostTensor::f32({3}, {1, 0, -1});

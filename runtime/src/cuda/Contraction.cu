@@ -19,11 +19,16 @@
 // slow for some shapes, e.g. a 50257-word vocabulary); products recorded
 // into a graph without that take the heuristic's first choice.
 // matmul's transA/transB (a transpose of the last two dims the lowering
-// folded in) become cuBLASLt's transpose flags on the stored layout.
+// folded in) become cuBLASLt's transpose flags on the stored layout. A
+// compute-bound single-matrix product with an unaligned leading dimension
+// (the logits of a 50257-word vocabulary) runs on zero-padded copies whose
+// dimensions are multiples of 16 bytes (runLt, padPlan): cuBLASLt's fast
+// kernels need both.
 //
 //===----------------------------------------------------------------------===//
 #include "Device.cuh"
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -147,7 +152,7 @@ Status pickFastest(KernelContext &c, Env &env,
   return st;
 }
 
-Status runLt(KernelContext &c, Env &env, const LtProblem &p) {
+Status runLtDirect(KernelContext &c, Env &env, const LtProblem &p) {
   cudaDataType_t t = cudaTypeOf(p.dtype);
   bool f64 = p.dtype == DType::F64;
   cublasComputeType_t compute = f64 ? CUBLAS_COMPUTE_64F : CUBLAS_COMPUTE_32F;
@@ -234,6 +239,191 @@ Status runLt(KernelContext &c, Env &env, const LtProblem &p) {
   return checkCublas(c, launch(&it->second), "cublasLtMatmul");
 }
 
+//===----------------------------------------------------------------------===//
+// Padding odd dimensions
+//===----------------------------------------------------------------------===//
+//
+// cuBLASLt's fast Hopper kernels need 16-byte aligned leading dimensions;
+// with an odd one (the logits of a 50257-word vocabulary) it falls back to
+// kernels 4-5x slower, and aligning only the leading dimension does not
+// bring them back while the dimension itself stays odd
+// (bench/gemm_probe.cu, H100: 5.1 ms as stored, 5.4 ms with a padded
+// leading dimension, 1.0 ms with the vocabulary padded to 50264). So a
+// single-matrix problem with an unaligned leading dimension is computed
+// on zero-padded copies: m, n and k are rounded up to 16 bytes' worth of
+// elements, each operand that changes is copied into scratch with zeros in
+// the new rows and columns (zero terms add nothing to the products that
+// are kept), D is computed there and its original part copied back. Only
+// where the product is compute-bound (at least kPadMinIntensity flops per
+// byte of padded matrices), so the copies cost little next to the GEMM,
+// and D does not already hold C and no bias epilogue reads m elements.
+
+constexpr int64_t kPadQuantumBytes = 16;
+constexpr double kPadMinIntensity = 64;
+
+int64_t roundTo(int64_t v, int64_t q) { return (v + q - 1) / q * q; }
+
+/// Rows (the leading dim), columns and leading dimension of a stored
+/// column-major matrix.
+struct Stored {
+  int64_t rows, cols, ld;
+};
+
+/// The stored A, B and D of a problem.
+void storedOf(const LtProblem &p, Stored (&st)[3]) {
+  st[0] = {p.transA ? p.k : p.m, p.transA ? p.m : p.k, p.lda};
+  st[1] = {p.transB ? p.n : p.k, p.transB ? p.k : p.n, p.ldb};
+  st[2] = {p.m, p.n, p.ldd};
+}
+
+/// The padded problem's sizes and which of A, B, D are copies.
+struct PadPlan {
+  int64_t m = 0, n = 0, k = 0;
+  bool copy[3] = {false, false, false};
+  Stored padded[3];
+  size_t bytes = 0; ///< scratch for the copies
+};
+
+size_t paddedBytes(const Stored &s, size_t es) {
+  return (size_t(s.ld * s.cols) * es + 255) / 256 * 256;
+}
+
+/// False when the problem runs as it is.
+bool padPlan(const LtProblem &p, PadPlan &pp) {
+  if (p.batch != 1 || p.beta != 0 || p.bias || p.m == 0 || p.n == 0 ||
+      p.k == 0 || (p.dtype != DType::F16 && p.dtype != DType::BF16 &&
+                   p.dtype != DType::F32))
+    return false;
+  const size_t es = dtypeSize(p.dtype);
+  const int64_t q = kPadQuantumBytes / int64_t(es);
+  Stored st[3];
+  storedOf(p, st);
+  if (st[0].ld % q == 0 && st[1].ld % q == 0 && st[2].ld % q == 0)
+    return false;
+  LtProblem r = p;
+  r.m = roundTo(p.m, q);
+  r.n = roundTo(p.n, q);
+  r.k = roundTo(p.k, q);
+  storedOf(r, pp.padded);
+  double total = 0;
+  for (int i = 0; i < 3; ++i) {
+    Stored &d = pp.padded[i];
+    d.ld = roundTo(d.rows, q);
+    pp.copy[i] = d.rows != st[i].rows || d.cols != st[i].cols ||
+                 st[i].ld % q != 0;
+    if (pp.copy[i])
+      pp.bytes += paddedBytes(d, es);
+    total += double(d.ld) * double(d.cols) * double(es);
+  }
+  pp.m = r.m;
+  pp.n = r.n;
+  pp.k = r.k;
+  return 2.0 * double(r.m) * double(r.n) * double(r.k) / total >=
+         kPadMinIntensity;
+}
+
+/// Copies a stored matrix into its padded form (ToPadded: zeros in the new
+/// rows and columns) or the original part back. Each thread moves one
+/// 16-byte vector on the padded side and single elements (E: 2 or 4 bytes)
+/// on the other, so both sides stay coalesced.
+template <typename E, bool ToPadded>
+__global__ void padCopyKernel(const E *src, E *dst, Stored orig,
+                              Stored padded) {
+  constexpr int W = 16 / sizeof(E);
+  const int64_t per = padded.ld / W;
+  const int64_t n = per * (ToPadded ? padded.cols : orig.cols);
+  MP_GRID_STRIDE(i, n) {
+    int64_t col = i / per, r0 = (i - col * per) * W;
+    union {
+      uint4 v;
+      E e[W];
+    } u;
+    if constexpr (ToPadded) {
+#pragma unroll
+      for (int j = 0; j < W; ++j)
+        u.e[j] = col < orig.cols && r0 + j < orig.rows
+                     ? src[col * orig.ld + r0 + j]
+                     : E(0);
+      reinterpret_cast<uint4 *>(dst + col * padded.ld)[r0 / W] = u.v;
+    } else {
+      u.v = reinterpret_cast<const uint4 *>(src + col * padded.ld)[r0 / W];
+#pragma unroll
+      for (int j = 0; j < W; ++j)
+        if (r0 + j < orig.rows)
+          dst[col * orig.ld + r0 + j] = u.e[j];
+    }
+  }
+}
+
+Status padCopy(KernelContext &c, Env &env, const void *src, void *dst,
+               size_t es, const Stored &orig, const Stored &padded,
+               bool toPadded) {
+  int64_t n = padded.ld / int64_t(16 / es) *
+              (toPadded ? padded.cols : orig.cols);
+  unsigned grid = gridFor(n);
+  if (es == 2) {
+    auto s = static_cast<const uint16_t *>(src);
+    auto d = static_cast<uint16_t *>(dst);
+    if (toPadded)
+      padCopyKernel<uint16_t, true>
+          <<<grid, kThreads, 0, env.stream>>>(s, d, orig, padded);
+    else
+      padCopyKernel<uint16_t, false>
+          <<<grid, kThreads, 0, env.stream>>>(s, d, orig, padded);
+  } else {
+    auto s = static_cast<const uint32_t *>(src);
+    auto d = static_cast<uint32_t *>(dst);
+    if (toPadded)
+      padCopyKernel<uint32_t, true>
+          <<<grid, kThreads, 0, env.stream>>>(s, d, orig, padded);
+    else
+      padCopyKernel<uint32_t, false>
+          <<<grid, kThreads, 0, env.stream>>>(s, d, orig, padded);
+  }
+  return checkLaunch(c, toPadded ? "padding a matmul operand"
+                                 : "unpadding a matmul result");
+}
+
+/// Runs p, on padded copies in scratch from `scratchAt` on when padPlan
+/// says so and contractionScratch reserved the room (MP_CUDA_PAD=0: never).
+Status runLt(KernelContext &c, Env &env, const LtProblem &p,
+             size_t scratchAt = 0) {
+  static const bool enabled = [] {
+    const char *e = std::getenv("MP_CUDA_PAD");
+    return !(e && std::string(e) == "0");
+  }();
+  PadPlan pp;
+  if (!enabled || !padPlan(p, pp) || scratchAt + pp.bytes > env.scratchBytes)
+    return runLtDirect(c, env, p);
+  const size_t es = dtypeSize(p.dtype);
+  Stored st[3];
+  storedOf(p, st);
+  LtProblem q = p;
+  q.m = pp.m;
+  q.n = pp.n;
+  q.k = pp.k;
+  const void **in[2] = {&q.A, &q.B};
+  int64_t *ld[3] = {&q.lda, &q.ldb, &q.ldd};
+  uint8_t *at = static_cast<uint8_t *>(env.scratch) + scratchAt;
+  for (int i = 0; i < 3; ++i) {
+    if (!pp.copy[i]) {
+      continue;
+    }
+    if (i < 2) {
+      MP_RT_TRY(padCopy(c, env, *in[i], at, es, st[i], pp.padded[i], true));
+      *in[i] = at;
+    } else {
+      q.D = at;
+    }
+    *ld[i] = pp.padded[i].ld;
+    at += paddedBytes(pp.padded[i], es);
+  }
+  MP_RT_TRY(runLtDirect(c, env, q));
+  if (!pp.copy[2])
+    return Status::success();
+  return padCopy(c, env, q.D, p.D, es, st[2], pp.padded[2], false);
+}
+
 size_t elemSize(DType t) { return dtypeSize(t); }
 
 /// The product's view: the result, or scratch when an epilogue follows.
@@ -254,82 +444,126 @@ Status finishEpilogue(KernelContext &c, Env &env, size_t numOwn,
   return launchChain(c, env, chain, &product, c.out(0));
 }
 
+/// A matmul's problem: dims after transA/transB and vector promotion, the
+/// broadcast batch, and how it maps onto cuBLASLt.
+struct MatmulGeometry {
+  bool tA = false, tB = false;
+  int64_t M = 0, K = 0, N = 0, nb = 0, na = 0, nbb = 0;
+  Shape ba, bb, batch;
+  bool regular = false; ///< one strided-batched call
+  bool foldM = false;   ///< a batch of A against one B: one GEMM, batch in M
+};
+
+MatmulGeometry matmulGeometry(KernelContext &c) {
+  MatmulGeometry g;
+  TensorView &a = c.in(0), &b = c.in(1);
+  g.tA = c.i64("transA", 0) != 0;
+  g.tB = c.i64("transB", 0) != 0;
+  Shape sa = a.shape, sb = b.shape;
+  if (g.tA && sa.size() >= 2) // rank >= 2 checked at load (cpu validation)
+    std::swap(sa[sa.size() - 1], sa[sa.size() - 2]);
+  if (g.tB && sb.size() >= 2)
+    std::swap(sb[sb.size() - 1], sb[sb.size() - 2]);
+  if (sa.size() == 1)
+    sa.insert(sa.begin(), 1);
+  if (sb.size() == 1)
+    sb.push_back(1);
+  g.M = sa[sa.size() - 2];
+  g.K = sa.back();
+  g.N = sb.back();
+  g.ba.assign(sa.begin(), sa.end() - 2);
+  g.bb.assign(sb.begin(), sb.end() - 2);
+  cpu::broadcastShapes({&g.ba, &g.bb}, g.batch);
+  g.nb = cpu::numElements(g.batch);
+  g.na = cpu::numElements(g.ba);
+  g.nbb = cpu::numElements(g.bb);
+  // One strided-batched call when each operand's batch is the whole
+  // broadcast batch (same dims, leading 1s aside) or a single matrix.
+  auto strip = [](Shape s) {
+    while (!s.empty() && s.front() == 1)
+      s.erase(s.begin());
+    return s;
+  };
+  Shape full = strip(g.batch);
+  g.regular = (g.na == 1 || strip(g.ba) == full) &&
+              (g.nbb == 1 || strip(g.bb) == full);
+  // A batch of A against one B is one GEMM with the batch folded into M
+  // (rows of A and of the result are contiguous across the batch unless A
+  // is stored transposed).
+  g.foldM = g.regular && g.nbb == 1 && g.na == g.nb && !g.tA;
+  return g;
+}
+
+/// The cuBLASLt problem of a matmul (a regular one whole; otherwise one
+/// matrix of the batch, pointers set by the caller).
+LtProblem matmulProblem(const MatmulGeometry &g, DType dtype, const void *a,
+                        const void *b, void *d) {
+  const int64_t M = g.M, K = g.K, N = g.N;
+  // A transposed operand (transA/transB) is the column-major matrix as
+  // stored, so cuBLASLt transposes it: B^T of [N, K] rows has ld K, A^T of
+  // [K, M] rows ld M.
+  LtProblem p{dtype, g.tB, g.tA, N, M, K, b, g.tB ? K : N, K * N,
+              a, g.tA ? M : K, M * K, d, N, M * N, g.nb, 1.0, 0.0};
+  if (!g.regular) {
+    p.batch = 1;
+  } else if (g.foldM) {
+    p.n = g.nb * M;
+    p.batch = 1;
+    p.strideA = p.strideB = p.strideD = 0;
+  } else {
+    p.strideB = g.na == 1 ? 0 : M * K;
+    p.strideA = g.nbb == 1 ? 0 : K * N;
+  }
+  return p;
+}
+
+/// Where a contraction's padded copies start in its scratch: after the
+/// epilogue's product.
+size_t padOffset(KernelContext &c, bool epi) {
+  return epi ? (size_t(c.out(0).numel()) * dtypeSize(c.in(0).dtype) + 255) /
+                   256 * 256
+             : 0;
+}
+
 Status matmulKernel(KernelContext &c, Env &env) {
   bool epi = cpu::ElementwiseChain::present(c, "epilogue_");
   c.acc(c.in(0).dtype);
   if (c.str("acc", "f32") != "f32" && c.in(0).dtype != DType::F64)
     return c.unsupported("cuda accumulates in f32");
   TensorView &a = c.in(0), &b = c.in(1);
-  bool tA = c.i64("transA", 0) != 0, tB = c.i64("transB", 0) != 0;
-  Shape sa = a.shape, sb = b.shape;
-  if (tA && sa.size() >= 2) // rank >= 2 checked at load (cpu validation)
-    std::swap(sa[sa.size() - 1], sa[sa.size() - 2]);
-  if (tB && sb.size() >= 2)
-    std::swap(sb[sb.size() - 1], sb[sb.size() - 2]);
-  if (sa.size() == 1)
-    sa.insert(sa.begin(), 1);
-  if (sb.size() == 1)
-    sb.push_back(1);
-  int64_t M = sa[sa.size() - 2], K = sa.back(), N = sb.back();
-  Shape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2), batch;
-  cpu::broadcastShapes({&ba, &bb}, batch);
+  MatmulGeometry g = matmulGeometry(c);
+  const int64_t M = g.M, K = g.K, N = g.N, nb = g.nb;
   size_t numOwn = 2;
   if (epi)
     numOwn = size_t(c.i64("epilogue_first", 2));
   TensorView prod = productView(c, env, epi, a.dtype);
-  int64_t nb = cpu::numElements(batch);
   if (nb == 0 || M == 0 || N == 0)
     return Status::success();
   if (K == 0) {
     MP_RT_TRY(checkCuda(c, cudaMemsetAsync(prod.data, 0, prod.bytes(), env.stream),
                         "memset"));
   } else {
-    int64_t na = cpu::numElements(ba), nbb = cpu::numElements(bb);
-    // A transposed operand (transA/transB) is the column-major matrix
-    // as stored, so cuBLASLt transposes it: B^T of [N, K] rows has ld K,
-    // A^T of [K, M] rows ld M.
-    LtProblem p{a.dtype, tB, tA, N, M, K, b.data, tB ? K : N, K * N,
-                a.data, tA ? M : K, M * K, prod.data, N, M * N, nb, 1.0, 0.0};
-    // One strided-batched call when each operand's batch is the whole
-    // broadcast batch (same dims, leading 1s aside) or a single matrix.
-    auto strip = [](Shape s) {
-      while (!s.empty() && s.front() == 1)
-        s.erase(s.begin());
-      return s;
-    };
-    Shape full = strip(batch);
-    bool regular = (na == 1 || strip(ba) == full) &&
-                   (nbb == 1 || strip(bb) == full);
-    if (regular && nbb == 1 && na == nb && !tA) {
-      // A batch of A against one B is one GEMM with the batch folded into
-      // M (rows of A and of the result are contiguous across the batch).
-      p.n = nb * M;
-      p.batch = 1;
-      p.strideA = p.strideB = p.strideD = 0;
-      MP_RT_TRY(runLt(c, env, p));
-    } else if (regular) {
-      p.strideB = na == 1 ? 0 : M * K;
-      p.strideA = nbb == 1 ? 0 : K * N;
-      MP_RT_TRY(runLt(c, env, p));
+    LtProblem p = matmulProblem(g, a.dtype, a.data, b.data, prod.data);
+    if (g.regular) {
+      MP_RT_TRY(runLt(c, env, p, padOffset(c, epi)));
     } else {
-      std::vector<int64_t> sta = cpu::broadcastStrides(ba, batch),
-                           stb = cpu::broadcastStrides(bb, batch);
-      std::vector<int64_t> idx(batch.size(), 0);
+      std::vector<int64_t> sta = cpu::broadcastStrides(g.ba, g.batch),
+                           stb = cpu::broadcastStrides(g.bb, g.batch);
+      std::vector<int64_t> idx(g.batch.size(), 0);
       size_t es = elemSize(a.dtype);
       for (int64_t bi = 0; bi < nb; ++bi) {
         int64_t oa = 0, ob = 0;
-        for (size_t d = 0; d < batch.size(); ++d) {
+        for (size_t d = 0; d < g.batch.size(); ++d) {
           oa += idx[d] * sta[d];
           ob += idx[d] * stb[d];
         }
         LtProblem q = p;
-        q.batch = 1;
         q.B = a.data + size_t(oa * M * K) * es;
         q.A = b.data + size_t(ob * K * N) * es;
         q.D = prod.data + size_t(bi * M * N) * es;
-        MP_RT_TRY(runLt(c, env, q));
-        for (int64_t d = int64_t(batch.size()) - 1; d >= 0; --d) {
-          if (++idx[size_t(d)] < batch[size_t(d)])
+        MP_RT_TRY(runLt(c, env, q, padOffset(c, epi)));
+        for (int64_t d = int64_t(g.batch.size()) - 1; d >= 0; --d) {
+          if (++idx[size_t(d)] < g.batch[size_t(d)])
             break;
           idx[size_t(d)] = 0;
         }
@@ -381,13 +615,13 @@ Status gemmKernel(KernelContext &c, Env &env) {
   } else {
     LtProblem p{a.dtype, tB, tA, N, M, K, b.data, tB ? K : N, 0,
                 a.data, tA ? M : K, 0, prod.data, N, 0, 1, alpha, be, bias};
-    Status st = runLt(c, env, p);
+    Status st = runLt(c, env, p, padOffset(c, epi));
     if (!st.ok() && bias) {
       // No bias-epilogue algorithm for this problem: C the general way.
       MP_RT_TRY(broadcastCopy(c, env, *cc, prod));
       p.bias = nullptr;
       p.beta = beta;
-      st = runLt(c, env, p);
+      st = runLt(c, env, p, padOffset(c, epi));
     }
     MP_RT_TRY(st);
   }
@@ -396,10 +630,25 @@ Status gemmKernel(KernelContext &c, Env &env) {
   return Status::success();
 }
 
+/// An epilogue's product, then the padded copies runLt may make.
 size_t contractionScratch(KernelContext &c) {
-  if (!cpu::ElementwiseChain::present(c, "epilogue_"))
-    return 0;
-  return size_t(c.out(0).numel()) * dtypeSize(c.in(0).dtype);
+  bool epi = cpu::ElementwiseChain::present(c, "epilogue_");
+  DType dt = c.in(0).dtype;
+  LtProblem p{};
+  if (c.ins.kernel == "matmul") {
+    p = matmulProblem(matmulGeometry(c), dt, nullptr, nullptr, nullptr);
+  } else { // gemm as gemmKernel builds it when D does not hold C
+    bool tA = c.i64("transA", 0) != 0, tB = c.i64("transB", 0) != 0;
+    const Shape &sa = c.in(0).shape, &sb = c.in(1).shape;
+    if (sa.size() != 2 || sb.size() != 2)
+      return padOffset(c, epi);
+    int64_t M = tA ? sa[1] : sa[0], K = tA ? sa[0] : sa[1];
+    int64_t N = tB ? sb[0] : sb[1];
+    p = LtProblem{dt, tB, tA, N, M, K, nullptr, tB ? K : N, 0,
+                  nullptr, tA ? M : K, 0, nullptr, N, 0, 1, 1.0, 0.0};
+  }
+  PadPlan pp;
+  return padOffset(c, epi) + (padPlan(p, pp) ? pp.bytes : 0);
 }
 
 } // namespace
