@@ -99,7 +99,7 @@ def torch_run(work, mode, compile_, steps, warm):
     r = dict(system="torch.compile" if compile_ else "torch", work=work,
              mode=mode, ms=round(ms, 3), params=params,
              peak_mib=round(torch.cuda.max_memory_allocated() / 2 ** 20, 1),
-             loss=round(float(loss), 4))
+             loss=round(float(loss.detach()), 4))
     del m, opt, fwd
     torch.cuda.empty_cache()
     return r
