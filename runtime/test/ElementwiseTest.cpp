@@ -422,5 +422,77 @@ TEST_P(Conformance, FusedElementwiseMatchesOpByOp) {
   EXPECT_EQ(bad({0, 1}, "add", "f32"), MP_ERROR_INVALID_PROGRAM);
 }
 
+TEST_P(Conformance, FusedWhereMatchesOpByOp) {
+  // Masked attention scores and their gradient: mul(s, scale) then
+  // where(mask, -inf, .), and where(mask, 0, dy) then mul(., scale), with
+  // a [T, T] bool mask broadcast over [B, H, T, T] f16 (T large enough for
+  // the cuda backend's vector path), fused and as the matmul epilogue; each
+  // must equal the kernels run one by one.
+  const int64_t B = 2, H = 3, T = 40;
+  std::vector<double> sv, mv;
+  for (int64_t i = 0; i < B * H * T * T; ++i)
+    sv.push_back(std::sin(0.013 * double(i)) * 4);
+  for (int64_t i = 0; i < T; ++i)
+    for (int64_t j = 0; j < T; ++j)
+      mv.push_back(j > i); // causal: true above the diagonal, masked out
+  Shape full = {B, H, T, T};
+  auto s = HostTensor::of(DType::F16, full, sv);
+  auto mask = HostTensor::boolean({T, T}, mv);
+  auto scale = HostTensor::of(DType::F16, {}, {0.125});
+  auto negInf = HostTensor::of(DType::F16, {}, {-std::numeric_limits<double>::infinity()});
+  auto zero = HostTensor::of(DType::F16, {}, {0});
+  auto one = [&](const char *k, std::vector<HostTensor> in) {
+    auto r = run(k, std::move(in), {{DType::F16, full}});
+    EXPECT_EQ(r.status, MP_OK) << k << ": " << r.error;
+    return r.results.at(0);
+  };
+  HostTensor fwd = one("where", {mask, negInf, one("mul", {s, scale})});
+  HostTensor bwd = one("mul", {one("where", {mask, zero, s}), scale});
+  auto r = run("fused_elementwise", {s, scale, mask, negInf},
+               {{DType::F16, full}},
+               {aS("ops", "mul,where"), aInts("args", {0, 1, 2, 3, -1}),
+                aS("types", "f16,f16")});
+  ASSERT_RUN_OK(r);
+  expectEq(r.results[0].values(), fwd.values(), "forward");
+  r = run("fused_elementwise", {mask, zero, s, scale}, {{DType::F16, full}},
+          {aS("ops", "where,mul"), aInts("args", {0, 1, 2, -1, 3}),
+           aS("types", "f16,f16")});
+  ASSERT_RUN_OK(r);
+  expectEq(r.results[0].values(), bwd.values(), "gradient");
+  // The forward chain as a batched matmul's epilogue: q [B,H,T,8] k^T.
+  std::vector<double> qv, kv;
+  for (int64_t i = 0; i < B * H * T * 8; ++i) {
+    qv.push_back(std::cos(0.07 * double(i)));
+    kv.push_back(std::sin(0.05 * double(i)));
+  }
+  auto q = HostTensor::of(DType::F16, {B, H, T, 8}, qv);
+  auto k = HostTensor::of(DType::F16, {B, H, 8, T}, kv);
+  auto prod = run("matmul", {q, k}, {{DType::F16, full}});
+  ASSERT_RUN_OK(prod);
+  HostTensor want =
+      one("where", {mask, negInf, one("mul", {prod.results[0], scale})});
+  r = run("matmul", {q, k, scale, mask, negInf}, {{DType::F16, full}},
+          {aS("epilogue_ops", "mul,where"),
+           aInts("epilogue_args", {-1, 0, 1, 2, -1}),
+           aS("epilogue_types", "f16,f16")});
+  ASSERT_RUN_OK(r);
+  expectEq(r.results[0].values(), want.values(), "epilogue");
+  // A bool operand is only a where's condition, and a condition is bool;
+  // where takes three args.
+  auto status = [&](std::vector<HostTensor> in, const char *ops,
+                    std::vector<int64_t> args) {
+    return run("fused_elementwise", std::move(in), {{DType::F16, full}},
+               {aS("ops", ops), aInts("args", std::move(args)),
+                aS("types", "f16")})
+        .status;
+  };
+  EXPECT_EQ(status({s, mask}, "add", {0, 1}), MP_ERROR_INVALID_PROGRAM);
+  EXPECT_EQ(status({s, zero, negInf}, "where", {0, 1, 2}),
+            MP_ERROR_INVALID_PROGRAM);
+  EXPECT_EQ(status({mask, zero, s}, "where", {0, 1}),
+            MP_ERROR_INVALID_PROGRAM);
+  EXPECT_EQ(status({mask, zero, s}, "where", {0, 1, 2}), MP_OK);
+}
+
 } // namespace
 } // namespace mp::rt::test
