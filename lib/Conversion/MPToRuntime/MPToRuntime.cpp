@@ -309,17 +309,8 @@ static bool isStaticFloatTensor(Type t) {
   return rt && rt.hasStaticShape() && (e.isF32() || e.isF16() || e.isBF16());
 }
 
-/// Ops the fused_elementwise kernel evaluates, on f32/f16/bf16 only (and
-/// a where's bool condition, e.g. an attention mask).
+/// Ops the fused_elementwise kernel evaluates, on f32/f16/bf16 only.
 static bool isFusable(Operation *op) {
-  if (auto w = dyn_cast<mp::WhereOp>(op)) {
-    auto cond = dyn_cast<RankedTensorType>(w->getOperand(0).getType());
-    return cond && cond.hasStaticShape() &&
-           cond.getElementType().isInteger(1) &&
-           isStaticFloatTensor(w->getOperand(1).getType()) &&
-           isStaticFloatTensor(w->getOperand(2).getType()) &&
-           isStaticFloatTensor(w->getResult(0).getType());
-  }
   if (!isa<mp::NegOp, mp::AbsOp, mp::SqrtOp, mp::ReciprocalOp, mp::ExpOp,
            mp::LogOp, mp::ErfOp, mp::TanhOp, mp::SigmoidOp, mp::ReluOp,
            mp::LeakyReluOp, mp::GeluOp, mp::AddOp, mp::SubOp, mp::MulOp,

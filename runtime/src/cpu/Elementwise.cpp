@@ -525,6 +525,7 @@ Status ElementwiseChain::parse(KernelContext &c, const std::string &prefix,
                                size_t firstOperand, bool fed,
                                const Shape &shape) {
   first = firstOperand;
+  numLeaves = c.numOperands() - std::min(first, c.numOperands());
   std::vector<std::string> ops = splitList(c.str(prefix + "ops", ""));
   std::vector<std::string> typeNames = splitList(c.str(prefix + "types", ""));
   args = c.ints(prefix + "args");
@@ -537,28 +538,13 @@ Status ElementwiseChain::parse(KernelContext &c, const std::string &prefix,
     c.usedAttrs.insert(prefix + "alphas");
     al = a->floats;
   }
-  size_t numArgs = 0;
-  argAt.assign(n, 0);
-  for (size_t i = 0; i < n; ++i) {
-    argAt[i] = numArgs;
-    numArgs += ops[i] == "where" ? 3 : 2;
-  }
-  if (n == 0 || typeNames.size() != n || args.size() != numArgs)
+  if (n == 0 || typeNames.size() != n || args.size() != 2 * n)
     return c.error(prefix + "ops, " + prefix + "types and " + prefix +
-                   "args (two per step, three for where) must describe the "
-                   "same steps");
+                   "args (two per step) must describe the same steps");
   types.assign(n, DType::F32);
-  kind.assign(n, kUnary);
+  kind.assign(n, 0);
   code.assign(n, 0);
   alphas.assign(al.begin(), al.end());
-  numLeaves = c.numOperands() - std::min(first, c.numOperands());
-  // A bool operand is only ever a where's condition, and a condition is
-  // always a bool operand (steps make floats).
-  auto isBoolLeaf = [&](int64_t a) {
-    TensorView *t = a >= 0 && a < int64_t(numLeaves) ? c.opt(first + size_t(a))
-                                                     : nullptr;
-    return t && t->dtype == DType::Bool;
-  };
   for (size_t i = 0; i < n; ++i) {
     if (!parseDType(typeNames[i], types[i]) ||
         (types[i] != DType::F32 && types[i] != DType::F16 &&
@@ -566,11 +552,9 @@ Status ElementwiseChain::parse(KernelContext &c, const std::string &prefix,
       return c.error("step dtype '" + typeNames[i] + "' is not f32/f16/bf16");
     const std::string &k = ops[i];
     if (k == "cast") {
-      kind[i] = kCast;
-    } else if (k == "where") {
-      kind[i] = kWhere;
+      kind[i] = 2;
     } else if (k == "add" || k == "sub" || k == "mul" || k == "div") {
-      kind[i] = kBinary;
+      kind[i] = 1;
       code[i] = int(binaryCode(k));
     } else if (k == "neg" || k == "abs" || k == "sqrt" || k == "reciprocal" ||
                k == "exp" || k == "log" || k == "erf" || k == "tanh" ||
@@ -583,15 +567,12 @@ Status ElementwiseChain::parse(KernelContext &c, const std::string &prefix,
     } else {
       return c.unsupported("op '" + k + "' cannot be fused");
     }
-    int64_t want = kind[i] == kWhere ? 3 : kind[i] == kBinary ? 2 : 1;
-    int64_t width = kind[i] == kWhere ? 3 : 2;
-    for (int64_t j = 0; j < width; ++j) {
-      int64_t a = args[argAt[i] + size_t(j)];
+    int64_t want = kind[i] == 1 ? 2 : 1;
+    for (int64_t j = 0; j < 2; ++j) {
+      int64_t a = args[2 * i + j];
       bool ok = j < want ? (a >= 0 ? a < int64_t(numLeaves)
                                    : (a == -1 && (i > 0 || fed)))
                          : a == -2;
-      if (ok && j < want)
-        ok = isBoolLeaf(a) == (kind[i] == kWhere && j == 0);
       if (!ok)
         return c.error("step " + std::to_string(i) + " has a bad argument");
     }
@@ -599,10 +580,8 @@ Status ElementwiseChain::parse(KernelContext &c, const std::string &prefix,
   std::vector<const Shape *> shapes = {&shape};
   for (size_t i = 0; i < numLeaves; ++i) {
     TensorView *t = c.opt(first + i);
-    if (!t || !((isFloat(t->dtype) && t->dtype != DType::F64) ||
-                t->dtype == DType::Bool))
-      return c.error("chain operands must be f32/f16/bf16 tensors (bool for "
-                     "a where's condition)");
+    if (!t || !isFloat(t->dtype) || t->dtype == DType::F64)
+      return c.error("chain operands must be f32/f16/bf16 tensors");
     shapes.push_back(&t->shape);
   }
   Shape out;
@@ -678,18 +657,14 @@ void ElementwiseChain::run(KernelContext &c, const float *fed,
     float *cur = bufA.data();
     for (size_t s = 0; s < n; ++s) {
       auto arg = [&](int64_t a) { return a == -1 ? prev : leaf[size_t(a)]; };
-      const float *a = arg(args[argAt[s]]);
-      if (kind[s] == kWhere) {
-        const float *b = arg(args[argAt[s] + 1]), *d = arg(args[argAt[s] + 2]);
-        for (int64_t j = 0; j < len; ++j)
-          cur[j] = a[j] != 0 ? b[j] : d[j];
-      } else if (kind[s] == kBinary) {
-        const float *b = arg(args[argAt[s] + 1]);
+      const float *a = arg(args[2 * s]);
+      if (kind[s] == 1) {
+        const float *b = arg(args[2 * s + 1]);
         bool divZero = false;
         B k = B(code[s]);
         for (int64_t j = 0; j < len; ++j)
           cur[j] = binaryOp<float>(k, a[j], b[j], divZero);
-      } else if (kind[s] == kUnary) {
+      } else if (kind[s] == 0) {
         U k = U(code[s]);
         float al = alphas[s];
         for (int64_t j = 0; j < len; ++j)

@@ -112,11 +112,8 @@ const Registry &registry();
 /// `<prefix>alphas`, `<prefix>types` (docs/ProgramFormat.md); operand index
 /// i of `args` names operand `first + i` of the instruction.
 struct ElementwiseChain {
-  /// Per step: kUnary/kBinary/kCast/kWhere and the unary/binary op.
-  enum Kind { kUnary = 0, kBinary = 1, kCast = 2, kWhere = 3 };
-  std::vector<int> kind, code;
-  std::vector<int64_t> args;  // two per step, three for where
-  std::vector<size_t> argAt;  // where each step's args start
+  std::vector<int> kind, code; // per step: unary/binary/cast and its op
+  std::vector<int64_t> args;   // two per step
   std::vector<float> alphas;
   std::vector<DType> types;
   size_t first = 0, numLeaves = 0;

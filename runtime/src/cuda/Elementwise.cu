@@ -1082,13 +1082,10 @@ Status castKernel(KernelContext &c, Env &env) {
 }
 
 Op chainOp(int kind, int code) {
-  using C = cpu::ElementwiseChain;
   static const Op binary[] = {kAdd, kSub, kMul, kDiv};
-  if (kind == C::kCast)
+  if (kind == 2)
     return kCopy;
-  if (kind == C::kWhere)
-    return kWhere;
-  if (kind == C::kBinary)
+  if (kind == 1)
     return binary[code];
   return Op(code); // the CPU's U order equals ours
 }
@@ -1114,8 +1111,7 @@ Status launchChain(KernelContext &c, Env &env, const cpu::ElementwiseChain &ch,
       return int(a) + shift;
     };
     Op op = chainOp(ch.kind[s], ch.code[s]);
-    const int64_t *a = &ch.args[ch.argAt[s]];
-    l.add(op, arg(a[0]), arg(a[1]), op == kWhere ? arg(a[2]) : 0,
+    l.add(op, arg(ch.args[2 * s]), arg(ch.args[2 * s + 1]), 0,
           double(ch.alphas[s]), 0, ch.types[s]);
   }
   return l.run(c, env, y, Compute::Float);

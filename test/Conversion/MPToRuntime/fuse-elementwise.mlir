@@ -3,8 +3,7 @@
 // A chain of float elementwise ops, each op's only user the next, becomes
 // one fused_elementwise instruction at the chain's last op: its operands
 // are the chain's outside values (each once), args names two per step
-// (three for where; operand index, -1 the previous step, -2 none), types
-// each step's dtype.
+// (operand index, -1 the previous step, -2 none), types each step's dtype.
 // CHECK-LABEL: func chain
 // CHECK:   %[[F:[0-9]+]]:f16[2,3]@{{[0-9]+}} = fused_elementwise(%[[X:[0-9]+]], %[[C:[0-9]+]]) ops="cast,add,leaky_relu,cast" args=[0,-2,-1,1,-1,-2,-1,-2] alphas=[0.000000e+00,0.000000e+00,2.000000e-01,0.000000e+00] types="f32,f32,f32,f16"
 // CHECK-NEXT: identity(%[[F]])
@@ -104,45 +103,4 @@ func.func @breaks(%x: tensor<4xf32> {mp.name = "x", mp.role = "input"},
   %s = mp.add %i, %i : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi64>
   %j = mp.neg %s : (tensor<4xi64>) -> tensor<4xi64>
   return %e, %t, %j : tensor<4xf32>, tensor<4xf32>, tensor<4xi64>
-}
-
-// -----
-
-// A where with a bool condition joins a chain (three args: condition,
-// then the two branches): masked attention scores, scale and mask, run as
-// the Q.K^T product's epilogue; their gradient, mask then scale, as one
-// fused_elementwise. The mask (an i1 operand) is a leaf like any other.
-// CHECK-LABEL: func masked_scores
-// CHECK:   %[[S:[0-9]+]]:f16[2,4,4]@{{[0-9]+}} = matmul(%[[Q:[0-9]+]], %[[K:[0-9]+]], %[[SC:[0-9]+]], %[[MASK:[0-9]+]], %[[NEG:[0-9]+]]) epilogue_first=2 epilogue_ops="mul,where" epilogue_args=[-1,0,1,2,-1] epilogue_alphas=[0.000000e+00,0.000000e+00] epilogue_types="f16,f16"
-// CHECK:   %[[D:[0-9]+]]:f16[2,4,4]@{{[0-9]+}} = fused_elementwise(%[[MASK]], %[[ZERO:[0-9]+]], %[[DY:[0-9]+]], %[[SC]]) ops="where,mul" args=[0,1,2,-1,3] alphas=[0.000000e+00,0.000000e+00] types="f16,f16"
-// CHECK-NOT: = where(
-func.func @masked_scores(%q: tensor<2x4x8xf16> {mp.name = "q", mp.role = "input"},
-                         %k: tensor<2x8x4xf16> {mp.name = "k", mp.role = "input"},
-                         %mask: tensor<4x4xi1> {mp.name = "mask", mp.role = "input"},
-                         %dy: tensor<2x4x4xf16> {mp.name = "dy", mp.role = "input"})
-    -> (tensor<2x4x4xf16> {mp.name = "s"}, tensor<2x4x4xf16> {mp.name = "ds"}) {
-  %sc = mp.constant dense<0.353> : tensor<f16>
-  %neg = mp.constant dense<0xFC00> : tensor<f16>
-  %zero = mp.constant dense<0.0> : tensor<f16>
-  %p = mp.matmul %q, %k : (tensor<2x4x8xf16>, tensor<2x8x4xf16>) -> tensor<2x4x4xf16>
-  %m = mp.mul %p, %sc : (tensor<2x4x4xf16>, tensor<f16>) -> tensor<2x4x4xf16>
-  %s = mp.where %mask, %neg, %m : (tensor<4x4xi1>, tensor<f16>, tensor<2x4x4xf16>) -> tensor<2x4x4xf16>
-  %g = mp.where %mask, %zero, %dy : (tensor<4x4xi1>, tensor<f16>, tensor<2x4x4xf16>) -> tensor<2x4x4xf16>
-  %d = mp.mul %g, %sc : (tensor<2x4x4xf16>, tensor<f16>) -> tensor<2x4x4xf16>
-  return %s, %d : tensor<2x4x4xf16>, tensor<2x4x4xf16>
-}
-
-// -----
-
-// A where whose condition is not a bool tensor of static shape, or alone
-// (nothing to fuse with), stays a where.
-// CHECK-LABEL: func where_alone
-// CHECK:   = where(
-// CHECK-NOT: fused_elementwise
-func.func @where_alone(%c: tensor<4xi1> {mp.name = "c", mp.role = "input"},
-                       %x: tensor<4xf32> {mp.name = "x", mp.role = "input"},
-                       %y: tensor<4xf32> {mp.name = "y", mp.role = "input"})
-    -> (tensor<4xf32> {mp.name = "w"}) {
-  %w = mp.where %c, %x, %y : (tensor<4xi1>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
-  return %w : tensor<4xf32>
 }
