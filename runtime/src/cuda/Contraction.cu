@@ -28,7 +28,6 @@
 //===----------------------------------------------------------------------===//
 #include "Device.cuh"
 
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -254,8 +253,7 @@ Status runLtDirect(KernelContext &c, Env &env, const LtProblem &p) {
 // on zero-padded copies: m, n and k are rounded up to 16 bytes' worth of
 // elements, each operand that changes is copied into scratch with zeros in
 // the new rows and columns (zero terms add nothing to the products that
-// are kept), D is computed there and its original part copied back
-// (padCopyKernel). Only
+// are kept), D is computed there and its original part copied back. Only
 // where the product is compute-bound (at least kPadMinIntensity flops per
 // byte of padded matrices), so the copies cost little next to the GEMM,
 // and D does not already hold C and no bias epilogue reads m elements.
@@ -325,38 +323,44 @@ bool padPlan(const LtProblem &p, PadPlan &pp) {
 }
 
 /// Copies a stored matrix into its padded form (ToPadded: zeros in the new
-/// rows and columns) or the original part back. One element per thread and
-/// iteration, consecutive threads on consecutive rows of one column, so
-/// loads and stores are coalesced on both sides whatever the leading
-/// dimensions (a 16-byte vector on the padded side and single elements on
-/// the other made the stores 8-way strided: 2.5 ms for GPT-2's logits).
+/// rows and columns) or the original part back. Each thread moves one
+/// 16-byte vector on the padded side and single elements (E: 2 or 4 bytes)
+/// on the other, so both sides stay coalesced.
 template <typename E, bool ToPadded>
 __global__ void padCopyKernel(const E *src, E *dst, Stored orig,
                               Stored padded) {
-  const int64_t rows = ToPadded ? padded.rows : orig.rows;
-  const int64_t cols = ToPadded ? padded.cols : orig.cols;
-  const int64_t sld = ToPadded ? orig.ld : padded.ld;
-  const int64_t dld = ToPadded ? padded.ld : orig.ld;
-  for (int64_t col = blockIdx.y; col < cols; col += gridDim.y)
-    for (int64_t r = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; r < rows;
-         r += int64_t(gridDim.x) * blockDim.x) {
-      E v;
-      if (ToPadded && (col >= orig.cols || r >= orig.rows))
-        v = E(0);
-      else
-        v = src[col * sld + r];
-      dst[col * dld + r] = v;
+  constexpr int W = 16 / sizeof(E);
+  const int64_t per = padded.ld / W;
+  const int64_t n = per * (ToPadded ? padded.cols : orig.cols);
+  MP_GRID_STRIDE(i, n) {
+    int64_t col = i / per, r0 = (i - col * per) * W;
+    union {
+      uint4 v;
+      E e[W];
+    } u;
+    if constexpr (ToPadded) {
+#pragma unroll
+      for (int j = 0; j < W; ++j)
+        u.e[j] = col < orig.cols && r0 + j < orig.rows
+                     ? src[col * orig.ld + r0 + j]
+                     : E(0);
+      reinterpret_cast<uint4 *>(dst + col * padded.ld)[r0 / W] = u.v;
+    } else {
+      u.v = reinterpret_cast<const uint4 *>(src + col * padded.ld)[r0 / W];
+#pragma unroll
+      for (int j = 0; j < W; ++j)
+        if (r0 + j < orig.rows)
+          dst[col * orig.ld + r0 + j] = u.e[j];
     }
+  }
 }
 
 Status padCopy(KernelContext &c, Env &env, const void *src, void *dst,
                size_t es, const Stored &orig, const Stored &padded,
                bool toPadded) {
-  const Stored &shape = toPadded ? padded : orig;
-  // About four elements a thread down each column; columns on grid y.
-  dim3 grid(unsigned(std::min<int64_t>(
-                (shape.rows + kThreads * 4 - 1) / (kThreads * 4), 1024)),
-            unsigned(std::min<int64_t>(shape.cols, 65535)));
+  int64_t n = padded.ld / int64_t(16 / es) *
+              (toPadded ? padded.cols : orig.cols);
+  unsigned grid = gridFor(n);
   if (es == 2) {
     auto s = static_cast<const uint16_t *>(src);
     auto d = static_cast<uint16_t *>(dst);
