@@ -9,7 +9,11 @@
 //   found_inf (a skipped step copies the old state), writing the new master,
 //   moments and the low-precision working copy in the same pass. A step
 //   counter the kernel increments is bumped by a one-thread kernel after the
-//   update, so no block reads a half-updated count.
+//   update, so no block reads a half-updated count. The adam/adamw updates
+//   of one step (same attributes and device scalars, f32 masters updated
+//   in place) also run batched: adamKernelMulti takes up to kAdamPerLaunch
+//   tensors per launch (the backend groups them through
+//   KernelInfo::batchKey), with each element's arithmetic unchanged.
 // - all_finite / global_norm: multi-tensor launches, up to kMaxTensors
 //   operands per launch (blockIdx.y picks the tensor).
 // - loss_scale_update: GradScaler's state machine in one thread.
