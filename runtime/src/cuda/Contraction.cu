@@ -250,11 +250,11 @@ Status runLtDirect(KernelContext &c, Env &env, const LtProblem &p) {
 // (bench/gemm_probe.cu, H100: 5.1 ms as stored, 5.4 ms with a padded
 // leading dimension, 1.0 ms with the vocabulary padded to 50264). So a
 // single-matrix f16/bf16 problem with an unaligned leading dimension is
-// computed
-// on zero-padded copies: m, n and k are rounded up to 16 bytes' worth of
-// elements, each operand that changes is copied into scratch with zeros in
-// the new rows and columns (zero terms add nothing to the products that
-// are kept), D is computed there and its original part copied back. Only
+// computed on zero-padded copies: m, n and k are rounded up to 16 bytes'
+// worth of elements, each operand that changes is copied into scratch with
+// zeros in the new rows and columns (zero terms add nothing to the
+// products that are kept), D is computed there and its original part
+// copied back. Only
 // where the product is compute-bound (at least kPadMinIntensity flops per
 // byte of padded matrices), so the copies cost little next to the GEMM,
 // and D does not already hold C and no bias epilogue reads m elements.
@@ -327,8 +327,8 @@ bool padPlan(const LtProblem &p, PadPlan &pp) {
 
 /// Copies a stored matrix into its padded form (ToPadded: zeros in the new
 /// rows and columns) or the original part back. Each thread moves one
-/// 16-byte vector on the padded side and single elements (E: 2 or 4 bytes)
-/// on the other, so both sides stay coalesced.
+/// 16-byte vector on the padded side and single elements on the other, so
+/// both sides stay coalesced.
 template <typename E, bool ToPadded>
 __global__ void padCopyKernel(const E *src, E *dst, Stored orig,
                               Stored padded) {
@@ -358,31 +358,20 @@ __global__ void padCopyKernel(const E *src, E *dst, Stored orig,
   }
 }
 
+/// A padding copy (toPadded) or its inverse of an f16/bf16 matrix, the
+/// only dtypes padPlan pads.
 Status padCopy(KernelContext &c, Env &env, const void *src, void *dst,
-               size_t es, const Stored &orig, const Stored &padded,
-               bool toPadded) {
-  int64_t n = padded.ld / int64_t(16 / es) *
-              (toPadded ? padded.cols : orig.cols);
+               const Stored &orig, const Stored &padded, bool toPadded) {
+  int64_t n = padded.ld / 8 * (toPadded ? padded.cols : orig.cols);
   unsigned grid = gridFor(n);
-  if (es == 2) {
-    auto s = static_cast<const uint16_t *>(src);
-    auto d = static_cast<uint16_t *>(dst);
-    if (toPadded)
-      padCopyKernel<uint16_t, true>
-          <<<grid, kThreads, 0, env.stream>>>(s, d, orig, padded);
-    else
-      padCopyKernel<uint16_t, false>
-          <<<grid, kThreads, 0, env.stream>>>(s, d, orig, padded);
-  } else {
-    auto s = static_cast<const uint32_t *>(src);
-    auto d = static_cast<uint32_t *>(dst);
-    if (toPadded)
-      padCopyKernel<uint32_t, true>
-          <<<grid, kThreads, 0, env.stream>>>(s, d, orig, padded);
-    else
-      padCopyKernel<uint32_t, false>
-          <<<grid, kThreads, 0, env.stream>>>(s, d, orig, padded);
-  }
+  auto s = static_cast<const uint16_t *>(src);
+  auto d = static_cast<uint16_t *>(dst);
+  if (toPadded)
+    padCopyKernel<uint16_t, true>
+        <<<grid, kThreads, 0, env.stream>>>(s, d, orig, padded);
+  else
+    padCopyKernel<uint16_t, false>
+        <<<grid, kThreads, 0, env.stream>>>(s, d, orig, padded);
   return checkLaunch(c, toPadded ? "padding a matmul operand"
                                  : "unpadding a matmul result");
 }
@@ -409,11 +398,10 @@ Status runLt(KernelContext &c, Env &env, const LtProblem &p,
   int64_t *ld[3] = {&q.lda, &q.ldb, &q.ldd};
   uint8_t *at = static_cast<uint8_t *>(env.scratch) + scratchAt;
   for (int i = 0; i < 3; ++i) {
-    if (!pp.copy[i]) {
+    if (!pp.copy[i])
       continue;
-    }
     if (i < 2) {
-      MP_RT_TRY(padCopy(c, env, *in[i], at, es, st[i], pp.padded[i], true));
+      MP_RT_TRY(padCopy(c, env, *in[i], at, st[i], pp.padded[i], true));
       *in[i] = at;
     } else {
       q.D = at;
@@ -424,7 +412,7 @@ Status runLt(KernelContext &c, Env &env, const LtProblem &p,
   MP_RT_TRY(runLtDirect(c, env, q));
   if (!pp.copy[2])
     return Status::success();
-  return padCopy(c, env, q.D, p.D, es, st[2], pp.padded[2], false);
+  return padCopy(c, env, q.D, p.D, st[2], pp.padded[2], false);
 }
 
 size_t elemSize(DType t) { return dtypeSize(t); }
