@@ -134,11 +134,14 @@ struct Step {
   size_t batch = 1;
 };
 
+/// Whether byte ranges [a, a + na) and [b, b + nb) share a byte.
+bool rangesOverlap(uintptr_t a, size_t na, uintptr_t b, size_t nb) {
+  return na && nb && a < b + nb && b < a + na;
+}
+
 bool overlaps(const TensorView &a, const TensorView &b) {
-  size_t na = a.bytes(), nb = b.bytes();
-  if (na == 0 || nb == 0)
-    return false;
-  return a.data < b.data + nb && b.data < a.data + na;
+  return rangesOverlap(uintptr_t(a.data), a.bytes(), uintptr_t(b.data),
+                       b.bytes());
 }
 
 class CudaBackend final : public Backend {
@@ -257,11 +260,13 @@ public:
     size_t flagAt = total;
     total += kAlign;
     size_t scratchAt = total;
-    // Scratch for overlap copies: only the steps of kernels that cannot
-    // work in place whose results share bytes with an operand need it. The
-    // offsets within the allocation decide that already (the memory plan
-    // never overlaps a transient result with a live operand, so these are
-    // results that update a persistent operand), and reserving for every
+    // Which steps share bytes between results, or between a result and an
+    // operand, follows from the offsets within the allocation, so it is
+    // decided here: results that share bytes are an error, and a kernel
+    // that cannot work in place computes results that overlap an operand
+    // into scratch (copyResults). The scratch is sized for those steps only
+    // (the memory plan never puts a transient result on a live operand, so
+    // they are results updating a persistent operand); reserving for every
     // such kernel's largest result instead cost GPT-2 1.6 GB.
     auto offsetOf = [&](const TensorView &v) {
       const TensorDesc &t = prog.tensors[v.id];
@@ -270,18 +275,25 @@ public:
       return offset[t.updates == kNoTensor ? t.id : t.updates];
     };
     auto sharesBytes = [&](const TensorView &a, const TensorView &b) {
-      size_t na = a.bytes(), nb = b.bytes();
-      size_t pa = offsetOf(a), pb = offsetOf(b);
-      return na && nb && pa < pb + nb && pb < pa + na;
+      return rangesOverlap(offsetOf(a), a.bytes(), offsetOf(b), b.bytes());
     };
     size_t copyScratch = 0;
-    for (auto &plan : plans)
-      for (Step &s : plan) {
-        bool overlap = false;
+    for (size_t fi = 0; fi < plans.size(); ++fi)
+      for (Step &s : plans[fi]) {
+        for (size_t a = 0; a < s.results.size(); ++a)
+          for (size_t b = a + 1; b < s.results.size(); ++b)
+            if (sharesBytes(*s.results[a], *s.results[b]))
+              return Status::error(MP_ERROR_INVALID_PROGRAM,
+                                   "function '" + prog.functions[fi].name +
+                                       "' instruction " +
+                                       std::to_string(s.index) + ": results " +
+                                       std::to_string(a) + " and " +
+                                       std::to_string(b) + " share memory");
         for (TensorView *r : s.results)
           for (TensorView *o : s.operands)
-            overlap |= o && !s.info->inPlaceSafe && sharesBytes(*r, *o);
-        if (overlap)
+            if (o && !s.info->inPlaceSafe && sharesBytes(*r, *o))
+              s.copyResults = true;
+        if (s.copyResults)
           copyScratch = std::max(copyScratch, copyBytes(s));
       }
     total += kernelScratch + copyScratch + kAlign;
@@ -313,27 +325,6 @@ public:
     kernelScratchBytes = kernelScratch;
     CUDA_TRY(cudaStreamSynchronize(env.stream), "initial copies");
 
-    for (size_t fi = 0; fi < plans.size(); ++fi)
-      for (Step &s : plans[fi]) {
-        for (size_t a = 0; a < s.results.size(); ++a)
-          for (size_t b = a + 1; b < s.results.size(); ++b)
-            if (overlaps(*s.results[a], *s.results[b]))
-              return Status::error(MP_ERROR_INVALID_PROGRAM,
-                                   "function '" + prog.functions[fi].name +
-                                       "' instruction " +
-                                       std::to_string(s.index) + ": results " +
-                                       std::to_string(a) + " and " +
-                                       std::to_string(b) + " share memory");
-        for (TensorView *r : s.results)
-          for (TensorView *o : s.operands)
-            if (o && overlaps(*r, *o) && !s.info->inPlaceSafe)
-              s.copyResults = true;
-        if (s.copyResults && copyBytes(s) > copyScratch)
-          return Status::error(MP_ERROR_INTERNAL,
-                               "function '" + prog.functions[fi].name +
-                                   "' instruction " + std::to_string(s.index) +
-                                   ": no scratch reserved for its overlap copy");
-      }
     if (multiTensor)
       for (std::vector<Step> &plan : plans)
         formBatches(plan);
