@@ -566,10 +566,21 @@ Status matmulKernel(KernelContext &c, Env &env) {
   return Status::success();
 }
 
+/// gemm's cuBLASLt problem with D not holding C (alpha 1, beta 0, no
+/// bias: gemmKernel sets those).
+LtProblem gemmProblem(KernelContext &c, const void *a, const void *b,
+                      void *d) {
+  bool tA = c.i64("transA", 0) != 0, tB = c.i64("transB", 0) != 0;
+  const Shape &sa = c.in(0).shape, &sb = c.in(1).shape;
+  int64_t M = tA ? sa[1] : sa[0], K = tA ? sa[0] : sa[1];
+  int64_t N = tB ? sb[0] : sb[1];
+  return LtProblem{c.in(0).dtype, tB, tA, N, M, K, b, tB ? K : N, 0,
+                   a, tA ? M : K, 0, d, N, 0, 1, 1.0, 0.0};
+}
+
 Status gemmKernel(KernelContext &c, Env &env) {
   bool epi = cpu::ElementwiseChain::present(c, "epilogue_");
   double alpha = float(c.f64("alpha", 1.0)), beta = float(c.f64("beta", 1.0));
-  bool tA = c.i64("transA", 0) != 0, tB = c.i64("transB", 0) != 0;
   c.acc(c.in(0).dtype);
   if (c.str("acc", "f32") != "f32" && c.in(0).dtype != DType::F64)
     return c.unsupported("cuda accumulates in f32");
@@ -578,9 +589,9 @@ Status gemmKernel(KernelContext &c, Env &env) {
   if (epi)
     numOwn = size_t(std::max<int64_t>(0, c.i64("epilogue_first", 3)));
   TensorView *cc = numOwn > 2 ? c.opt(2) : nullptr;
-  int64_t M = tA ? a.shape[1] : a.shape[0], K = tA ? a.shape[0] : a.shape[1];
-  int64_t N = tB ? b.shape[0] : b.shape[1];
   TensorView prod = productView(c, env, epi, a.dtype);
+  LtProblem p = gemmProblem(c, a.data, b.data, prod.data);
+  const int64_t M = p.n, N = p.m, K = p.k;
   if (M == 0 || N == 0)
     return Status::success();
   double be = 0;
@@ -604,8 +615,9 @@ Status gemmKernel(KernelContext &c, Env &env) {
     else if (beta != 1)
       MP_RT_TRY(scaleInPlace(c, env, prod, beta));
   } else {
-    LtProblem p{a.dtype, tB, tA, N, M, K, b.data, tB ? K : N, 0,
-                a.data, tA ? M : K, 0, prod.data, N, 0, 1, alpha, be, bias};
+    p.alpha = alpha;
+    p.beta = be;
+    p.bias = bias;
     Status st = runLt(c, env, p, padOffset(c, epi));
     if (!st.ok() && bias) {
       // No bias-epilogue algorithm for this problem: C the general way.
@@ -624,19 +636,14 @@ Status gemmKernel(KernelContext &c, Env &env) {
 /// An epilogue's product, then the padded copies runLt may make.
 size_t contractionScratch(KernelContext &c) {
   bool epi = cpu::ElementwiseChain::present(c, "epilogue_");
-  DType dt = c.in(0).dtype;
   LtProblem p{};
   if (c.ins.kernel == "matmul") {
-    p = matmulProblem(matmulGeometry(c), dt, nullptr, nullptr, nullptr);
+    p = matmulProblem(matmulGeometry(c), c.in(0).dtype, nullptr, nullptr,
+                      nullptr);
   } else { // gemm as gemmKernel builds it when D does not hold C
-    bool tA = c.i64("transA", 0) != 0, tB = c.i64("transB", 0) != 0;
-    const Shape &sa = c.in(0).shape, &sb = c.in(1).shape;
-    if (sa.size() != 2 || sb.size() != 2)
+    if (c.in(0).shape.size() != 2 || c.in(1).shape.size() != 2)
       return padOffset(c, epi);
-    int64_t M = tA ? sa[1] : sa[0], K = tA ? sa[0] : sa[1];
-    int64_t N = tB ? sb[0] : sb[1];
-    p = LtProblem{dt, tB, tA, N, M, K, nullptr, tB ? K : N, 0,
-                  nullptr, tA ? M : K, 0, nullptr, N, 0, 1, 1.0, 0.0};
+    p = gemmProblem(c, nullptr, nullptr, nullptr);
   }
   PadPlan pp;
   return padOffset(c, epi) + (padPlan(p, pp) ? pp.bytes : 0);
