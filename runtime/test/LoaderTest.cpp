@@ -197,21 +197,10 @@ Program buildViewChain() {
   f.name = "forward";
   f.inputs = {x};
   f.outputs = {y};
-  Instruction neg, reshape, squeeze, add;
-  neg.kernel = "neg";
-  neg.operands = {x};
-  neg.results = {n};
-  reshape.kernel = "reshape";
-  reshape.operands = {n, shape};
-  reshape.results = {r};
-  squeeze.kernel = "squeeze";
-  squeeze.operands = {r};
-  squeeze.results = {q};
-  squeeze.attrs = {aInts("axes", {1})};
-  add.kernel = "add";
-  add.operands = {q, n}; // n stays live past its views
-  add.results = {y};
-  f.body = {neg, reshape, squeeze, add};
+  f.body = {{"neg", {x}, {n}, {}},
+            {"reshape", {n, shape}, {r}, {}},
+            {"squeeze", {r}, {q}, {aInts("axes", {1})}},
+            {"add", {q, n}, {y}, {}}}; // n stays live past its views
   p.functions.push_back(f);
   planMemory(p);
   return p;
